@@ -1,0 +1,26 @@
+# Developer entry points. `make setup` is idempotent; every other target runs it first.
+PY := .venv/bin/python
+# Keep DDS discovery on this host unless the caller says otherwise.
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+
+.PHONY: setup test demo lint format clean
+
+setup:
+	bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) -m trackflow_ros.ros.roundtrip demo
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf build .venv

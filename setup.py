@@ -1,0 +1,27 @@
+"""pip packaging of the trackflow_ros Python package.
+
+In a colcon workspace CMakeLists.txt installs the package (ament_python_install_package) and
+builds the messages; this file serves pip users and the development venv (scripts/setup.sh),
+where the messages are built separately with cmake. Dependencies are pinned in
+requirements.txt, not here, because the ROS 2 ones come from a distro on a robot.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="trackflow_ros",
+    version="0.1.0",
+    description="Person tracking with a normalizing-flow association cost, for ROS 2",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["trackflow_ros", "trackflow_ros.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/trackflow_ros"]),
+        ("share/trackflow_ros", ["package.xml"]),
+    ],
+    entry_points={
+        "console_scripts": [
+            "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
+        ],
+    },
+)

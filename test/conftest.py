@@ -1,0 +1,23 @@
+"""Shared test set-up.
+
+DDS tests run on a real ROS 2 graph. To keep them from talking to (or being disturbed by) any
+other graph on the machine, each pytest session gets its own ROS_DOMAIN_ID, and discovery is
+confined to this host (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST). Subprocesses inherit both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

@@ -1,0 +1,1 @@
+"""Offline evaluation: MOTChallenge I/O, TrackEval metrics, rosbag I/O and replay."""
