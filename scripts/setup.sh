@@ -87,7 +87,7 @@ if ! stamp_ok msgs "$msg_hash"; then
       -e "s#/opt/python/cp311-cp311/include/python3.11#$venv_py_include#g" \
       -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$venv_np_include#g"
   build="$ROOT/build/msgs"
-  rm -rf "$build"
+  rm -rf "$build" && mkdir -p "$build"
   (
     export PATH="$VENV/bin:$PATH" CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV"
     cmake -S "$ROOT" -B "$build" -DCMAKE_INSTALL_PREFIX="$VENV" \
