@@ -1,0 +1,109 @@
+"""One tracked person: its filter, its observations, and where it is in its lifecycle.
+
+Lifecycle: TENTATIVE (born, not yet trusted) -> CONFIRMED (reported) -> LOST (missed; its box
+is a prediction) -> removed (dropped by the tracker after ``max_age`` missed frames). Each
+strategy decides when a track is confirmed, because the original trackers differ there; the
+states themselves and the counters are shared.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import IntEnum
+
+import numpy as np
+
+from trackflow_ros.tracking.kalman import XYAHFilter, XYSRFilter
+
+#: observations kept per track: OC-SORT looks back a few frames, TrackFlow's temporal context
+#: encoder a few more
+HISTORY_LENGTH = 32
+
+
+class TrackState(IntEnum):
+    """Values match trackflow_ros/msg/TrackedPerson STATE_* constants."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    LOST = 2
+
+
+class Track:
+    """A person's track. Boxes are x1, y1, x2, y2 in pixels."""
+
+    def __init__(
+        self,
+        track_id: int,
+        detection: np.ndarray,
+        frame: int,
+        kalman: type[XYSRFilter] | type[XYAHFilter],
+        det_index: int = -1,
+    ) -> None:
+        self.id = track_id
+        self.filter = kalman(detection[:4])
+        self.state = TrackState.TENTATIVE
+        self.ever_confirmed = False
+        self.start_frame = frame
+        self.age = 0  # frames since birth
+        # as in SORT's code, the detection a track is born from is not counted as a hit
+        self.hits = 0  # detections matched since birth
+        self.hit_streak = 0  # consecutive frames matched, up to now
+        self.time_since_update = 0  # frames since the last match
+        self.detection = detection.copy()  # last matched detection row, extras included
+        self.score = float(detection[4])
+        #: (frame, detection row) of the last HISTORY_LENGTH matches, oldest first
+        self.observations: deque[tuple[int, np.ndarray]] = deque(maxlen=HISTORY_LENGTH)
+        self.observations.append((frame, self.detection))
+        self.det_index = det_index  # row of this frame's detections it matched, else -1
+        self.last_cost = float("nan")  # association cost of the latest match
+        #: filter state right after the latest match: OC-SORT re-updates from here after a gap
+        self.saved_filter = self.filter.save()
+
+    @property
+    def box(self) -> np.ndarray:
+        """The filter's current estimate (a prediction while the track is missed)."""
+        return self.filter.box
+
+    @property
+    def last_observation(self) -> np.ndarray:
+        return self.detection[:4]
+
+    @property
+    def last_frame(self) -> int:
+        return self.observations[-1][0]
+
+    def predict(self, **kwargs: bool) -> None:
+        """Advance one frame: the filter predicts, the miss counters run."""
+        self.filter.predict(**kwargs)
+        self.age += 1
+        if self.time_since_update > 0:
+            self.hit_streak = 0
+        self.time_since_update += 1
+        self.det_index = -1
+        self.last_cost = float("nan")
+
+    def update(self, detection: np.ndarray, frame: int, det_index: int, cost: float) -> None:
+        """Correct the filter with a matched detection."""
+        self.filter.update(detection[:4])
+        self.register_match(detection, frame, det_index, cost)
+
+    def register_match(
+        self, detection: np.ndarray, frame: int, det_index: int, cost: float
+    ) -> None:
+        """Bookkeeping of a match, once the filter has been corrected."""
+        self.time_since_update = 0
+        self.hits += 1
+        self.hit_streak += 1
+        self.detection = detection.copy()
+        self.score = float(detection[4])
+        self.observations.append((frame, self.detection))
+        self.det_index = det_index
+        self.last_cost = float(cost)
+        self.saved_filter = self.filter.save()
+
+    def __repr__(self) -> str:
+        x1, y1, x2, y2 = self.box
+        return (
+            f"Track(id={self.id}, {self.state.name}, box=[{x1:.0f},{y1:.0f},{x2:.0f},{y2:.0f}], "
+            f"hits={self.hits}, missed={self.time_since_update})"
+        )
