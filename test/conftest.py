@@ -21,3 +21,16 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared real data (MOTChallenge sequences); ``TRACKFLOW_DATA`` overrides the place."""
+    path = Path(os.environ.get("TRACKFLOW_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not (path / "MOT15" / "train").is_dir():
+        pytest.fail(
+            f"real data not found at {path} (expected MOT15/train in it); "
+            "set TRACKFLOW_DATA to the shared data folder",
+            pytrace=False,
+        )
+    return path
