@@ -21,6 +21,7 @@ setup(
     ],
     entry_points={
         "console_scripts": [
+            "trackflow-eval = trackflow_ros.cli:eval_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
         ],
     },

@@ -15,10 +15,11 @@ from trackflow_ros.tracking import (
     IoUCost,
     TrackState,
     iou_matrix,
+    kalman,
     make_tracker,
     match,
 )
-from trackflow_ros.tracking.kalman import XYAHFilter, XYSRFilter, box_to_xysr, xysr_to_box
+from trackflow_ros.tracking.kalman import XYAH, XYSR
 
 
 def person(cx: float, cy: float, h: float = 100.0, score: float = 0.9) -> np.ndarray:
@@ -53,19 +54,28 @@ def test_match_gates_and_assigns_optimally():
     assert matches == [] and rows == [0] and cols == [0, 1]
 
 
-@pytest.mark.parametrize("kalman", [XYSRFilter, XYAHFilter])
-def test_kalman_learns_a_constant_velocity(kalman):
-    f = kalman(person(100, 200)[:4])
+@pytest.mark.parametrize("model", [XYSR, XYAH])
+def test_kalman_learns_a_constant_velocity(model):
+    """Two filters in one batch: one person walking right, one standing still."""
+    x0, P0 = model.initiate(person(100, 200))
+    x1, P1 = model.initiate(person(400, 200))
+    x, P = np.stack([x0, x1]), np.stack([P0, P1])
+    no_loss = np.zeros(2, dtype=bool)
     for k in range(1, 15):
-        f.predict()
-        f.update(person(100 + 5 * k, 200)[:4])
-    f.predict()
-    np.testing.assert_allclose(f.box, person(100 + 5 * 15, 200)[:4], atol=1.0)
+        x, P = kalman.predict(model, x, P, no_loss)
+        boxes = np.stack([person(100 + 5 * k, 200)[:4], person(400, 200)[:4]])
+        x, P = kalman.update(model, x, P, boxes)
+    x, P = kalman.predict(model, x, P, no_loss)
+    expected = np.stack([person(100 + 5 * 15, 200)[:4], person(400, 200)[:4]])
+    np.testing.assert_allclose(model.to_boxes(x), expected, atol=1.0)
+    assert np.allclose(P, P.transpose(0, 2, 1)) and (np.linalg.eigvalsh(P) > 0).all()
 
 
-def test_xysr_round_trip():
+@pytest.mark.parametrize("model", [XYSR, XYAH])
+def test_box_parameterisation_round_trip(model):
     box = np.array([10.0, 20.0, 50.0, 120.0])
-    np.testing.assert_allclose(xysr_to_box(box_to_xysr(box)), box)
+    x, _ = model.initiate(box)
+    np.testing.assert_allclose(model.to_boxes(x), box)
 
 
 # --- lifecycle and the contract --------------------------------------------------------------
@@ -213,7 +223,7 @@ def test_ocsort_reupdate_removes_the_error_of_the_gap():
     tracker.update(frame(person(100 + 10 * 13, 300)))
     (track,) = tracker.tracks
     assert track.time_since_update == 0
-    assert track.filter.kf.x[4] == pytest.approx(10.0, abs=1.5)  # px/frame along x
+    assert track.x[4] == pytest.approx(10.0, abs=1.5)  # px/frame along x
 
 
 class CountingCost(IoUCost):

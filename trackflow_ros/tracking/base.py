@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from trackflow_ros.tracking.association import AssociationCost, IoUCost
-from trackflow_ros.tracking.kalman import XYSRFilter
-from trackflow_ros.tracking.track import Track, TrackState
+from trackflow_ros.tracking.kalman import XYSR
+from trackflow_ros.tracking.track import Track, TrackState, correct_tracks, predict_tracks
 from trackflow_ros.types import SCORE, validate_detections
 
 
@@ -26,7 +26,7 @@ class Tracker(ABC):
     """
 
     #: which Kalman parameterisation the original tracker uses
-    kalman = XYSRFilter
+    kalman = XYSR
 
     def __init__(self, cost: AssociationCost | None = None, frame_rate: float = 30.0) -> None:
         if not np.isfinite(frame_rate) or frame_rate <= 0:
@@ -52,8 +52,7 @@ class Tracker(ABC):
         """
         dets = validate_detections(detections)
         self.frame_count += 1
-        for track in self.tracks:
-            self._predict(track)
+        predict_tracks(self.tracks)
         births = self._associate(dets)
         for i in births:
             if dets[i, SCORE] >= self.new_track_threshold:
@@ -90,9 +89,6 @@ class Tracker(ABC):
     #: minimum detection score that may start a new track
     new_track_threshold: float = 0.0
 
-    def _predict(self, track: Track) -> None:
-        track.predict()
-
     @abstractmethod
     def _associate(self, dets: np.ndarray) -> list[int]:
         """Match ``dets`` to ``self.tracks`` (updating the matched tracks) and return the
@@ -118,9 +114,15 @@ class Tracker(ABC):
     def _apply(
         self, tracks: list[Track], dets: np.ndarray, det_index: list[int], matches, cost
     ) -> None:
-        """Update matched tracks; ``det_index`` maps rows of ``dets`` to this frame's rows."""
-        for r, c in matches:
-            self._update_track(tracks[r], dets[c], det_index[c], cost[r, c])
-
-    def _update_track(self, track: Track, det: np.ndarray, det_index: int, cost: float) -> None:
-        track.update(det, self.frame_count, det_index, cost)
+        """Correct the matched tracks (one batched filter update) and record the matches;
+        ``det_index`` maps rows of ``dets`` to rows of this frame's detections."""
+        if not matches:
+            return
+        rows, cols = (list(v) for v in zip(*matches, strict=True))
+        correct_tracks(
+            [tracks[r] for r in rows],
+            dets[cols],
+            self.frame_count,
+            [det_index[c] for c in cols],
+            cost[rows, cols],
+        )

@@ -24,7 +24,7 @@ import numpy as np
 
 from trackflow_ros.tracking.association import AssociationCost, iou_matrix, match
 from trackflow_ros.tracking.base import Tracker
-from trackflow_ros.tracking.kalman import XYAHFilter
+from trackflow_ros.tracking.kalman import XYAH
 from trackflow_ros.tracking.track import Track
 from trackflow_ros.types import SCORE
 
@@ -35,7 +35,7 @@ def fuse_score(cost: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 class ByteTrack(Tracker):
-    kalman = XYAHFilter
+    kalman = XYAH
 
     def __init__(
         self,
@@ -61,10 +61,6 @@ class ByteTrack(Tracker):
         self.max_age = int(frame_rate / 30.0 * track_buffer)
         self.min_hits = min_hits
         self.duplicate_iou = duplicate_iou
-
-    def _predict(self, track: Track) -> None:
-        # a lost track keeps moving but its height stops changing (official multi_predict)
-        track.predict(freeze_height_velocity=track.time_since_update > 0)
 
     def _associate(self, dets: np.ndarray) -> list[int]:
         scores = dets[:, SCORE]

@@ -1,14 +1,18 @@
-"""Constant-velocity Kalman filters over a bounding box, in the two parameterisations that the
-original trackers use.
+"""Constant-velocity Kalman filters over bounding boxes, in the two parameterisations that the
+original trackers use, run on all tracks of a frame at once.
 
-- :class:`XYSRFilter` — SORT and OC-SORT: state ``[u, v, s, r, u', v', s']`` (centre, area,
-  aspect ratio; the aspect ratio is assumed constant), fixed noise as in SORT's code.
-- :class:`XYAHFilter` — ByteTrack (from DeepSORT): state ``[x, y, a, h, x', y', a', h']``
-  (centre, aspect ratio, height) with noise proportional to the box height, so small and
-  large people are filtered alike.
+- :class:`XYSR` — SORT and OC-SORT: state ``[u, v, s, r, u', v', s']`` (centre, area, aspect
+  ratio; the aspect ratio is assumed constant), fixed noise as in SORT's reference code.
+- :class:`XYAH` — ByteTrack (from DeepSORT): state ``[x, y, a, h, x', y', a', h']`` (centre,
+  aspect ratio, height) with noise proportional to the box height, so that small and large
+  people are filtered alike.
 
-Both expose the same small surface: ``predict()``, ``update(box)``, ``box`` (x1, y1, x2, y2),
-``save()``/``restore()`` (OC-SORT's re-update after a gap replays from the last observation).
+A model is stateless; each track keeps its own mean ``x`` and covariance ``P``.
+:func:`predict` and :func:`update` take stacked ``(k, n)`` means and ``(k, n, n)``
+covariances: the trackers call them once per frame (and per association stage) for all tracks
+together, because per-track numpy calls on 7x7 matrices cost more in overhead than in maths.
+Every model measures the first four state entries, so updates use slices of P, not products
+with a measurement matrix.
 """
 
 from __future__ import annotations
@@ -16,128 +20,116 @@ from __future__ import annotations
 import numpy as np
 
 
-class LinearKalman:
-    """x' = F x, z = H x with process noise Q and measurement noise R."""
-
-    def __init__(self, F: np.ndarray, H: np.ndarray, x: np.ndarray, P: np.ndarray) -> None:
-        self.F, self.H = F, H
-        self.x, self.P = x, P
-
-    def predict(self, Q: np.ndarray) -> None:
-        self.x = self.F @ self.x
-        self.P = self.F @ self.P @ self.F.T + Q
-
-    def update(self, z: np.ndarray, R: np.ndarray) -> None:
-        PHt = self.P @ self.H.T
-        S = self.H @ PHt + R
-        K = np.linalg.solve(S, PHt.T).T  # S is symmetric: K = P H^T S^-1
-        self.x = self.x + K @ (z - self.H @ self.x)
-        I_KH = np.eye(len(self.x)) - K @ self.H
-        # Joseph form keeps P symmetric positive definite over long runs
-        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T
-
-    def save(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x.copy(), self.P.copy()
-
-    def restore(self, saved: tuple[np.ndarray, np.ndarray]) -> None:
-        self.x, self.P = saved[0].copy(), saved[1].copy()
-
-
-def _constant_velocity(n_pos: int, n_vel: int) -> tuple[np.ndarray, np.ndarray]:
-    """Transition and measurement matrices: the first ``n_vel`` positions move with a velocity."""
-    n = n_pos + n_vel
-    F = np.eye(n)
+def _constant_velocity(n_pos: int, n_vel: int) -> np.ndarray:
+    """Transition matrix: the first ``n_vel`` positions move with a velocity."""
+    F = np.eye(n_pos + n_vel)
     F[np.arange(n_vel), n_pos + np.arange(n_vel)] = 1.0
-    H = np.eye(n_pos, n)
-    return F, H
+    return F
 
 
-def box_to_xysr(box: np.ndarray) -> np.ndarray:
-    w, h = box[2] - box[0], box[3] - box[1]
-    return np.array([box[0] + w / 2, box[1] + h / 2, w * h, w / h])
+class XYSR:
+    """SORT's filter (Bewley et al. 2016): R, Q, P0 as its code sets them."""
 
-
-def xysr_to_box(z: np.ndarray) -> np.ndarray:
-    area, ratio = max(z[2], 0.0), z[3]
-    w = np.sqrt(area * ratio) if ratio > 0 else 0.0
-    h = area / w if w > 0 else 0.0
-    return np.array([z[0] - w / 2, z[1] - h / 2, z[0] + w / 2, z[1] + h / 2])
-
-
-class XYSRFilter:
-    """SORT's filter (Bewley et al. 2016), noise settings from its reference code."""
-
-    _F, _H = _constant_velocity(4, 3)
-    _R = np.diag([1.0, 1.0, 10.0, 10.0])
-    _Q = np.diag([1.0, 1.0, 1.0, 1.0, 0.01, 0.01, 0.0001])
-    _P0 = np.diag([10.0, 10.0, 10.0, 10.0, 10000.0, 10000.0, 10000.0])
-
-    def __init__(self, box: np.ndarray) -> None:
-        x = np.zeros(7)
-        x[:4] = box_to_xysr(box)
-        self.kf = LinearKalman(self._F, self._H, x, self._P0.copy())
-
-    def predict(self) -> None:
-        if self.kf.x[6] + self.kf.x[2] <= 0:  # the area would turn negative: stop shrinking
-            self.kf.x[6] = 0.0
-        self.kf.predict(self._Q)
-
-    def update(self, box: np.ndarray) -> None:
-        self.kf.update(box_to_xysr(box), self._R)
-
-    @property
-    def box(self) -> np.ndarray:
-        return xysr_to_box(self.kf.x)
-
-    def save(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.kf.save()
-
-    def restore(self, saved: tuple[np.ndarray, np.ndarray]) -> None:
-        self.kf.restore(saved)
-
-
-class XYAHFilter:
-    """ByteTrack's filter (from DeepSORT): noise scales with the box height."""
-
-    _F, _H = _constant_velocity(4, 4)
-    _W_POS = 1.0 / 20
-    _W_VEL = 1.0 / 160
-
-    def __init__(self, box: np.ndarray) -> None:
-        z = self._measure(box)
-        h = z[3]
-        x = np.concatenate([z, np.zeros(4)])
-        std = [2 * self._W_POS * h, 2 * self._W_POS * h, 1e-2, 2 * self._W_POS * h]
-        std += [10 * self._W_VEL * h, 10 * self._W_VEL * h, 1e-5, 10 * self._W_VEL * h]
-        self.kf = LinearKalman(self._F, self._H, x, np.diag(np.square(std)))
+    F = _constant_velocity(4, 3)
+    R = np.diag([1.0, 1.0, 10.0, 10.0])
+    Q = np.diag([1.0, 1.0, 1.0, 1.0, 0.01, 0.01, 0.0001])
+    P0 = np.diag([10.0, 10.0, 10.0, 10.0, 10000.0, 10000.0, 10000.0])
 
     @staticmethod
-    def _measure(box: np.ndarray) -> np.ndarray:
-        w, h = box[2] - box[0], box[3] - box[1]
-        return np.array([box[0] + w / 2, box[1] + h / 2, w / h, h])
+    def measure(boxes: np.ndarray) -> np.ndarray:
+        w, h = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
+        return np.stack([boxes[..., 0] + w / 2, boxes[..., 1] + h / 2, w * h, w / h], -1)
 
-    def predict(self, freeze_height_velocity: bool = False) -> None:
-        """``freeze_height_velocity``: ByteTrack stops a lost track's height from drifting."""
-        if freeze_height_velocity:
-            self.kf.x[7] = 0.0
-        h = self.kf.x[3]
-        std = [self._W_POS * h, self._W_POS * h, 1e-2, self._W_POS * h]
-        std += [self._W_VEL * h, self._W_VEL * h, 1e-5, self._W_VEL * h]
-        self.kf.predict(np.diag(np.square(std)))
+    @staticmethod
+    def to_boxes(x: np.ndarray) -> np.ndarray:
+        area, ratio = np.maximum(x[..., 2], 0.0), x[..., 3]
+        w = np.sqrt(np.maximum(area * ratio, 0.0))
+        h = np.divide(area, w, out=np.zeros_like(w), where=w > 0)
+        cx, cy = x[..., 0], x[..., 1]
+        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
 
-    def update(self, box: np.ndarray) -> None:
-        h = self.kf.x[3]
-        std = [self._W_POS * h, self._W_POS * h, 1e-1, self._W_POS * h]
-        self.kf.update(self._measure(box), np.diag(np.square(std)))
+    @classmethod
+    def initiate(cls, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.r_[cls.measure(box[:4]), 0.0, 0.0, 0.0], cls.P0.copy()
 
-    @property
-    def box(self) -> np.ndarray:
-        cx, cy, a, h = self.kf.x[:4]
-        w = a * h
-        return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    @classmethod
+    def process_noise(cls, x: np.ndarray) -> np.ndarray:
+        return cls.Q
 
-    def save(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.kf.save()
+    @classmethod
+    def measurement_noise(cls, x: np.ndarray) -> np.ndarray:
+        return cls.R
 
-    def restore(self, saved: tuple[np.ndarray, np.ndarray]) -> None:
-        self.kf.restore(saved)
+    @staticmethod
+    def before_predict(x: np.ndarray, lost: np.ndarray) -> None:
+        # an area that would turn negative stops shrinking (SORT's guard)
+        x[x[:, 6] + x[:, 2] <= 0, 6] = 0.0
+
+
+class XYAH:
+    """ByteTrack's filter (from DeepSORT). Every standard deviation is a multiple of the height
+    h except the aspect ratio's, so each covariance is ``h^2 * A + B`` with constant A, B."""
+
+    F = _constant_velocity(4, 4)
+    _POS = np.array([1 / 20, 1 / 20, 0.0, 1 / 20])
+    _VEL = np.array([1 / 160, 1 / 160, 0.0, 1 / 160])
+    P0 = np.diag(np.square(np.r_[2 * _POS, 10 * _VEL])), np.diag([0, 0, 1e-4, 0, 0, 0, 1e-10, 0])
+    Q = np.diag(np.square(np.r_[_POS, _VEL])), np.diag([0, 0, 1e-4, 0, 0, 0, 1e-10, 0])
+    R = np.diag(np.square(_POS)), np.diag([0, 0, 1e-2, 0])
+
+    @staticmethod
+    def measure(boxes: np.ndarray) -> np.ndarray:
+        w, h = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
+        return np.stack([boxes[..., 0] + w / 2, boxes[..., 1] + h / 2, w / h, h], -1)
+
+    @staticmethod
+    def to_boxes(x: np.ndarray) -> np.ndarray:
+        cx, cy, h = x[..., 0], x[..., 1], x[..., 3]
+        w = x[..., 2] * h
+        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+
+    @classmethod
+    def initiate(cls, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = cls.measure(box[:4])
+        scaled, fixed = cls.P0
+        return np.r_[z, 0.0, 0.0, 0.0, 0.0], scaled * z[3] ** 2 + fixed
+
+    @classmethod
+    def process_noise(cls, x: np.ndarray) -> np.ndarray:
+        scaled, fixed = cls.Q
+        return scaled * np.square(x[:, 3])[:, None, None] + fixed
+
+    @classmethod
+    def measurement_noise(cls, x: np.ndarray) -> np.ndarray:
+        scaled, fixed = cls.R
+        return scaled * np.square(x[:, 3])[:, None, None] + fixed
+
+    @staticmethod
+    def before_predict(x: np.ndarray, lost: np.ndarray) -> None:
+        # a lost track keeps moving but its height stops changing (ByteTrack's multi_predict)
+        x[lost, 7] = 0.0
+
+
+BoxModel = type[XYSR] | type[XYAH]
+
+
+def predict(
+    model: BoxModel, x: np.ndarray, P: np.ndarray, lost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step ahead for ``k`` filters: ``x (k, n)``, ``P (k, n, n)``, ``lost (k,)`` bool."""
+    x = x.copy()
+    model.before_predict(x, lost)
+    Q = model.process_noise(x)  # from the mean before the step, as ByteTrack does
+    F = model.F
+    return x @ F.T, F @ P @ F.T + Q
+
+
+def update(
+    model: BoxModel, x: np.ndarray, P: np.ndarray, boxes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Correct ``k`` filters with one x1y1x2y2 box each (``boxes (k, 4)``)."""
+    PHt = P[:, :, :4]
+    K = PHt @ np.linalg.inv(P[:, :4, :4] + model.measurement_noise(x))
+    x = x + (K @ (model.measure(boxes) - x[:, :4])[..., None])[..., 0]
+    P = P - K @ PHt.transpose(0, 2, 1)
+    return x, (P + P.transpose(0, 2, 1)) / 2  # keep P symmetric against rounding

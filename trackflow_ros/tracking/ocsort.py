@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from trackflow_ros.tracking import kalman
 from trackflow_ros.tracking.association import AssociationCost, match
 from trackflow_ros.tracking.base import Tracker
-from trackflow_ros.tracking.kalman import XYSRFilter
+from trackflow_ros.tracking.kalman import XYSR
 from trackflow_ros.tracking.track import Track
 from trackflow_ros.types import SCORE
 
@@ -37,8 +38,16 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / (np.linalg.norm(vectors, axis=-1, keepdims=True) + 1e-6)
 
 
+def _direction(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Unit vector from the centre of box ``start`` to the centre of box ``end``."""
+    dx = (end[0] + end[2] - start[0] - start[2]) / 2
+    dy = (end[1] + end[3] - start[1] - start[3]) / 2
+    norm = (dx * dx + dy * dy) ** 0.5 + 1e-6
+    return np.array([dx / norm, dy / norm])
+
+
 class OCSORT(Tracker):
-    kalman = XYSRFilter
+    kalman = XYSR
 
     def __init__(
         self,
@@ -59,29 +68,17 @@ class OCSORT(Tracker):
         self.delta_t = delta_t
         self.max_age = max_age
         self.min_hits = min_hits
+        #: observed motion direction (unit dx, dy) of each track matched at least once
+        self._directions: dict[int, np.ndarray] = {}
 
-    def _previous_observation(self, track: Track, frames_back: int) -> np.ndarray:
-        """The track's observation ``frames_back`` frames ago or, failing that, the closest
-        later one; the latest observation if none is that recent."""
-        by_frame = dict(track.observations)
-        for dt in range(frames_back, 0, -1):
-            row = by_frame.get(self.frame_count - dt)
-            if row is not None:
+    def _previous_observation(self, track: Track) -> np.ndarray:
+        """The track's oldest observation within the last ``delta_t`` frames, or its latest one
+        if none is that recent: the start of its observed motion direction."""
+        oldest_allowed = self.frame_count - self.delta_t
+        for frame, row in track.observations:  # oldest first
+            if frame >= oldest_allowed:
                 return row[:4]
         return track.last_observation
-
-    def _direction(self, track: Track) -> np.ndarray:
-        """Unit (dy, dx)-free 2D motion direction from the track's observations (0 if unknown)."""
-        if len(track.observations) < 2:
-            return np.zeros(2)
-        last_frame, last = track.observations[-1]
-        older = dict(list(track.observations)[:-1])
-        previous = older[max(older)][:4]
-        for dt in range(self.delta_t, 0, -1):
-            if last_frame - dt in older:
-                previous = older[last_frame - dt][:4]
-                break
-        return _unit(_centres(last[:4]) - _centres(previous))
 
     def _associate(self, dets: np.ndarray) -> list[int]:
         high = np.flatnonzero(dets[:, SCORE] >= self.det_threshold).tolist()
@@ -106,26 +103,41 @@ class OCSORT(Tracker):
 
     def _momentum(self, tracks: list[Track], dets: np.ndarray) -> np.ndarray:
         """OCM: inertia-weighted agreement of motion directions, per (track, detection)."""
-        previous = np.array([self._previous_observation(t, self.delta_t) for t in tracks])
-        velocity = np.array([self._direction(t) for t in tracks])  # (T, 2)
+        previous = np.array([self._previous_observation(t) for t in tracks])
+        zero = np.zeros(2)
+        velocity = np.array([self._directions.get(t.id, zero) for t in tracks])  # (T, 2)
         to_det = _unit(_centres(dets[None, :, :4]) - _centres(previous)[:, None, :])  # (T, D, 2)
         cos = np.clip(np.einsum("tk,tdk->td", velocity, to_det), -1.0, 1.0)
         agreement = (np.pi / 2 - np.abs(np.arccos(cos))) / np.pi
-        has_motion = np.array([len(t.observations) >= 2 for t in tracks], dtype=float)
+        has_motion = np.array([t.id in self._directions for t in tracks], dtype=float)
         return self.inertia * agreement * has_motion[:, None] * dets[None, :, SCORE]
 
-    def _update_track(self, track: Track, det: np.ndarray, det_index: int, cost: float) -> None:
+    def _apply(
+        self, tracks: list[Track], dets: np.ndarray, det_index: list[int], matches, cost
+    ) -> None:
+        plain = []
+        for r, c in matches:
+            track = tracks[r]
+            # the observed motion direction, from before this observation joins the history
+            self._directions[track.id] = _direction(self._previous_observation(track), dets[c])
+            if self.frame_count - track.last_frame > 1:
+                self._reupdate(track, dets[c], det_index[c], cost[r, c])
+            else:
+                plain.append((r, c))
+        super()._apply(tracks, dets, det_index, plain, cost)
+
+    def _reupdate(self, track: Track, det: np.ndarray, det_index: int, cost: float) -> None:
+        """ORU: replay the filter from the last observation along the straight path between
+        it and the new one, one virtual observation per missed frame."""
         gap = self.frame_count - track.last_frame
-        if gap <= 1:
-            super()._update_track(track, det, det_index, cost)
-            return
-        # ORU: replay the filter from the last observation along the interpolated trajectory
         start, end = track.last_observation, det[:4]
-        track.filter.restore(track.saved_filter)
+        x, P = track.saved_filter[0][None], track.saved_filter[1][None]
+        no_loss = np.zeros(1, dtype=bool)
         for step in range(1, gap + 1):
-            track.filter.predict()
-            track.filter.update(start + (end - start) * step / gap)
-        track.register_match(det, self.frame_count, det_index, cost)
+            x, P = kalman.predict(self.kalman, x, P, no_loss)
+            x, P = kalman.update(self.kalman, x, P, (start + (end - start) * step / gap)[None])
+        box = self.kalman.to_boxes(x)[0]
+        track.register_match(x[0], P[0], box, det, self.frame_count, det_index, cost)
 
     def output_box(self, track: Track) -> np.ndarray:
         return track.last_observation
@@ -134,4 +146,11 @@ class OCSORT(Tracker):
         return track.hit_streak >= self.min_hits or self.frame_count <= self.min_hits
 
     def _is_dead(self, track: Track) -> bool:
-        return track.time_since_update > self.max_age
+        if track.time_since_update > self.max_age:
+            self._directions.pop(track.id, None)
+            return True
+        return False
+
+    def reset(self) -> None:
+        super().reset()
+        self._directions.clear()

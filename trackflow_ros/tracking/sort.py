@@ -12,12 +12,12 @@ import numpy as np
 
 from trackflow_ros.tracking.association import AssociationCost, match
 from trackflow_ros.tracking.base import Tracker
-from trackflow_ros.tracking.kalman import XYSRFilter
+from trackflow_ros.tracking.kalman import XYSR
 from trackflow_ros.tracking.track import Track
 
 
 class SORT(Tracker):
-    kalman = XYSRFilter
+    kalman = XYSR
 
     def __init__(
         self,

@@ -13,7 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackflow_ros.tracking.kalman import XYAHFilter, XYSRFilter
+from trackflow_ros.tracking import kalman
+from trackflow_ros.tracking.kalman import BoxModel
 
 #: observations kept per track: OC-SORT looks back a few frames, TrackFlow's temporal context
 #: encoder a few more
@@ -36,11 +37,12 @@ class Track:
         track_id: int,
         detection: np.ndarray,
         frame: int,
-        kalman: type[XYSRFilter] | type[XYAHFilter],
+        model: BoxModel,
         det_index: int = -1,
     ) -> None:
         self.id = track_id
-        self.filter = kalman(detection[:4])
+        self.model = model
+        self.x, self.P = model.initiate(detection[:4])  # the Kalman filter's mean, covariance
         self.state = TrackState.TENTATIVE
         self.ever_confirmed = False
         self.start_frame = frame
@@ -57,12 +59,10 @@ class Track:
         self.det_index = det_index  # row of this frame's detections it matched, else -1
         self.last_cost = float("nan")  # association cost of the latest match
         #: filter state right after the latest match: OC-SORT re-updates from here after a gap
-        self.saved_filter = self.filter.save()
-
-    @property
-    def box(self) -> np.ndarray:
-        """The filter's current estimate (a prediction while the track is missed)."""
-        return self.filter.box
+        self.saved_filter = (self.x, self.P)
+        #: the filter's box, computed with the filter step (for all tracks at once) because
+        #: association reads it many times per frame
+        self.box: np.ndarray = detection[:4].copy()
 
     @property
     def last_observation(self) -> np.ndarray:
@@ -72,9 +72,10 @@ class Track:
     def last_frame(self) -> int:
         return self.observations[-1][0]
 
-    def predict(self, **kwargs: bool) -> None:
-        """Advance one frame: the filter predicts, the miss counters run."""
-        self.filter.predict(**kwargs)
+    def advance(self, x: np.ndarray, P: np.ndarray, box: np.ndarray) -> None:
+        """Move to the next frame with the predicted filter state; the miss counters run.
+        ``box`` is the filter's box: a prediction until a match corrects it."""
+        self.x, self.P, self.box = x, P, box
         self.age += 1
         if self.time_since_update > 0:
             self.hit_streak = 0
@@ -82,15 +83,12 @@ class Track:
         self.det_index = -1
         self.last_cost = float("nan")
 
-    def update(self, detection: np.ndarray, frame: int, det_index: int, cost: float) -> None:
-        """Correct the filter with a matched detection."""
-        self.filter.update(detection[:4])
-        self.register_match(detection, frame, det_index, cost)
-
     def register_match(
-        self, detection: np.ndarray, frame: int, det_index: int, cost: float
-    ) -> None:
-        """Bookkeeping of a match, once the filter has been corrected."""
+        self, x: np.ndarray, P: np.ndarray, box: np.ndarray, detection: np.ndarray, frame: int,
+        det_index: int, cost: float,
+    ) -> None:  # fmt: skip
+        """Take the filter state corrected with ``detection`` and record the match."""
+        self.x, self.P, self.box = x, P, box
         self.time_since_update = 0
         self.hits += 1
         self.hit_streak += 1
@@ -99,7 +97,7 @@ class Track:
         self.observations.append((frame, self.detection))
         self.det_index = det_index
         self.last_cost = float(cost)
-        self.saved_filter = self.filter.save()
+        self.saved_filter = (x, P)
 
     def __repr__(self) -> str:
         x1, y1, x2, y2 = self.box
@@ -107,3 +105,32 @@ class Track:
             f"Track(id={self.id}, {self.state.name}, box=[{x1:.0f},{y1:.0f},{x2:.0f},{y2:.0f}], "
             f"hits={self.hits}, missed={self.time_since_update})"
         )
+
+
+def predict_tracks(tracks: list[Track]) -> None:
+    """One Kalman prediction for all ``tracks`` (one model) in a single batched call."""
+    if not tracks:
+        return
+    x = np.stack([t.x for t in tracks])
+    P = np.stack([t.P for t in tracks])
+    lost = np.array([t.time_since_update > 0 for t in tracks])
+    model = tracks[0].model
+    x, P = kalman.predict(model, x, P, lost)
+    boxes = model.to_boxes(x)
+    for i, track in enumerate(tracks):
+        track.advance(x[i], P[i], boxes[i])
+
+
+def correct_tracks(
+    tracks: list[Track], detections: np.ndarray, frame: int, det_index: list[int], costs
+) -> None:
+    """Correct each track with its matched detection (row i with track i), batched."""
+    if not tracks:
+        return
+    x = np.stack([t.x for t in tracks])
+    P = np.stack([t.P for t in tracks])
+    model = tracks[0].model
+    x, P = kalman.update(model, x, P, detections[:, :4])
+    boxes = model.to_boxes(x)
+    for i, track in enumerate(tracks):
+        track.register_match(x[i], P[i], boxes[i], detections[i], frame, det_index[i], costs[i])
