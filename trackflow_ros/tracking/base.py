@@ -105,10 +105,10 @@ class Tracker(ABC):
     # --- helpers for strategies -----------------------------------------------------------
     def _cost(self, tracks: list[Track], dets: np.ndarray, boxes: np.ndarray | None = None):
         """The pluggable cost between ``tracks`` and ``dets`` (track boxes: their predictions)."""
-        if boxes is None:
-            boxes = np.array([t.box for t in tracks]).reshape(-1, 4)
         if not tracks or len(dets) == 0:
             return np.zeros((len(tracks), len(dets)))
+        if boxes is None:
+            boxes = np.array([t.box for t in tracks])
         return np.asarray(self.cost(tracks, dets, boxes), dtype=np.float64)
 
     def _apply(

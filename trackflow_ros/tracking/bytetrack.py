@@ -71,21 +71,26 @@ class ByteTrack(Tracker):
         unconfirmed = [t for t in self.tracks if not t.ever_confirmed]
 
         # 1. high-score detections, all confirmed tracks (tracked and lost)
-        cost = fuse_score(self._cost(confirmed, dets[high]), scores[high])
-        matches, left_tracks, left_high = match(cost, self.match_cost)
-        self._apply(confirmed, dets[high], high, matches, cost)
+        left_tracks, left_high = list(range(len(confirmed))), list(range(len(high)))
+        if confirmed and high:
+            cost = fuse_score(self._cost(confirmed, dets[high]), scores[high])
+            matches, left_tracks, left_high = match(cost, self.match_cost)
+            self._apply(confirmed, dets[high], high, matches, cost)
 
         # 2. low-score detections, tracks that were tracked in the previous frame only
         recent = [confirmed[i] for i in left_tracks if confirmed[i].time_since_update == 1]
-        cost = self._cost(recent, dets[low])
-        matches, _, _ = match(cost, self.low_match_cost)
-        self._apply(recent, dets[low], low, matches, cost)
+        if recent and low:
+            cost = self._cost(recent, dets[low])
+            matches, _, _ = match(cost, self.low_match_cost)
+            self._apply(recent, dets[low], low, matches, cost)
 
         # 3. what is left of the high-score detections, tracks born in the previous frame
         rest = [high[i] for i in left_high]
-        cost = fuse_score(self._cost(unconfirmed, dets[rest]), scores[rest])
-        matches, _, left_rest = match(cost, self.unconfirmed_match_cost)
-        self._apply(unconfirmed, dets[rest], rest, matches, cost)
+        left_rest = list(range(len(rest)))
+        if unconfirmed and rest:
+            cost = fuse_score(self._cost(unconfirmed, dets[rest]), scores[rest])
+            matches, _, left_rest = match(cost, self.unconfirmed_match_cost)
+            self._apply(unconfirmed, dets[rest], rest, matches, cost)
 
         self._remove_duplicates()
         return [rest[i] for i in left_rest]
