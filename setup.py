@@ -15,6 +15,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["trackflow_ros", "trackflow_ros.*"]),
+    package_data={"trackflow_ros.association": ["weights/*.pt"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/trackflow_ros"]),
         ("share/trackflow_ros", ["package.xml"]),
@@ -22,6 +23,7 @@ setup(
     entry_points={
         "console_scripts": [
             "trackflow-eval = trackflow_ros.cli:eval_main",
+            "trackflow-train-flow = trackflow_ros.cli:train_flow_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
         ],
     },

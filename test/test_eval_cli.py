@@ -80,12 +80,21 @@ def test_cli_accepts_one_sequence_folder(split, tmp_path):
     assert (tmp_path / "TUD-Campus.txt").is_file()
 
 
-def test_cli_trackflow_cost_fails_clearly_until_it_lands(split, tmp_path):
+def test_cli_trackflow_cost_with_the_shipped_and_a_corrupt_checkpoint(split, tmp_path):
+    seq = str(split / "TUD-Campus")
     result = run_cli(
-        "--data", str(split), "--tracker", "sort", "--cost", "trackflow", "--out", str(tmp_path)
+        "--data", seq, "--tracker", "ocsort", "--cost", "trackflow", "--out", str(tmp_path / "a")
     )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["combined"]["HOTA"] > 40
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x02 definitely not torch")
+    result = run_cli(
+        "--data", seq, "--tracker", "sort", "--cost", "trackflow", "--weights", str(corrupt),
+        "--out", str(tmp_path / "b"),
+    )  # fmt: skip
     assert result.returncode == 2
-    assert "--cost trackflow is not available yet" in result.stderr
+    assert f"{corrupt}: not a readable checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
 
 

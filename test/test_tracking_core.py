@@ -158,15 +158,17 @@ def walk_with_gap(tracker, gap: int, frames: int = 25, speed: float = 8.0):
     return ids
 
 
-@pytest.mark.parametrize("tracker", [ByteTrack(), OCSORT()], ids=["bytetrack", "ocsort"])
+@pytest.mark.parametrize(
+    "tracker", [SORT(), ByteTrack(), OCSORT()], ids=["sort", "bytetrack", "ocsort"]
+)
 def test_occlusion_gap_longer_than_one_frame_keeps_the_identity(tracker):
     ids = walk_with_gap(tracker, gap=4)
     before, after = ids[5:10], ids[-5:]
     assert len(set(before)) == 1 and set(after) == set(before)
 
 
-def test_sort_paper_defaults_drop_a_track_after_one_missed_frame():
-    ids = walk_with_gap(SORT(), gap=4)
+def test_sort_with_the_papers_t_lost_drops_a_track_after_one_missed_frame():
+    ids = walk_with_gap(SORT(max_age=1), gap=4)
     assert ids[9] is not None and ids[-1] is not None and ids[-1] != ids[9]
 
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from trackflow_ros.association.checkpoint import CheckpointError
 from trackflow_ros.evaluation.metrics import MetricsError
 from trackflow_ros.evaluation.motchallenge import MotFormatError, SequenceInfo
 from trackflow_ros.tracking import TRACKERS, AssociationCost, IoUCost, Tracker, make_tracker
@@ -16,15 +17,15 @@ class CostUnavailable(RuntimeError):
     pass
 
 
-def make_cost(name: str, weights: Path | None) -> AssociationCost:
+def make_cost(name: str, weights: Path | None, frame_rate: float) -> AssociationCost:
+    """The association cost by CLI name; TrackFlow loads ``weights`` or the shipped model."""
     if name == "iou":
         if weights is not None:
             raise CostUnavailable("--weights applies to --cost trackflow only")
         return IoUCost()
-    raise CostUnavailable(
-        "--cost trackflow is not available yet: the TrackFlow association cost has not landed "
-        "in this version of trackflow_ros; use --cost iou"
-    )
+    from trackflow_ros.association.cost import TrackFlowCost  # torch: only when asked for
+
+    return TrackFlowCost(weights, frame_rate=frame_rate)
 
 
 def eval_main(argv: list[str] | None = None) -> int:
@@ -44,14 +45,20 @@ def eval_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="results and summary.json go here")
     args = parser.parse_args(argv)
 
+    def make(seq: SequenceInfo) -> Tracker:
+        cost = make_cost(args.cost, args.weights, seq.frame_rate)
+        return make_tracker(args.tracker, cost=cost, frame_rate=seq.frame_rate)
+
     try:
-        cost = make_cost(args.cost, args.weights)
-
-        def make(seq: SequenceInfo) -> Tracker:
-            return make_tracker(args.tracker, cost=cost, frame_rate=seq.frame_rate)
-
+        make_cost(args.cost, args.weights, 30.0)  # fail on a bad checkpoint before tracking
         summary = evaluate_split(args.data, make, args.out)
-    except (CostUnavailable, MotFormatError, MetricsError, FileNotFoundError) as err:
+    except (
+        CostUnavailable,
+        CheckpointError,
+        MotFormatError,
+        MetricsError,
+        FileNotFoundError,
+    ) as err:
         print(f"trackflow-eval: error: {err}", file=sys.stderr)
         return 2
     combined = summary["combined"]
@@ -60,6 +67,36 @@ def eval_main(argv: list[str] | None = None) -> int:
         f"MOTA {combined['MOTA']:.2f}  AssA {combined['AssA']:.2f}  DetA {combined['DetA']:.2f}  "
         f"IDSW {combined['IDSW']}  ({summary['ms_per_frame']:.2f} ms/frame)  -> {args.out}"
     )
+    return 0
+
+
+def train_flow_main(argv: list[str] | None = None) -> int:
+    """trackflow-train-flow: a TrackFlow model from MOTChallenge ground truth."""
+    from trackflow_ros.association.model import FlowConfig
+    from trackflow_ros.association.train import train_flow
+    from trackflow_ros.evaluation.motchallenge import find_sequences
+
+    parser = argparse.ArgumentParser(
+        prog="trackflow-train-flow",
+        description="Train the TrackFlow association model on MOTChallenge ground truth.",
+    )
+    parser.add_argument(
+        "--data", type=Path, nargs="+", required=True,
+        help="split folders (<SEQ>/{gt/gt.txt,seqinfo.ini}) or sequence folders",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blocks", type=int, default=FlowConfig.num_blocks, help="flow blocks")
+    parser.add_argument("--history", type=int, default=FlowConfig.history, help="K observations")
+    args = parser.parse_args(argv)
+    try:
+        seq_dirs = [s.path for d in args.data for s in find_sequences(d)]
+        config = FlowConfig(num_blocks=args.blocks, history=args.history)
+        train_flow(seq_dirs, args.out, config=config, epochs=args.epochs, seed=args.seed)
+    except (MotFormatError, FileNotFoundError) as err:
+        print(f"trackflow-train-flow: error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
