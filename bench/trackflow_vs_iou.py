@@ -11,6 +11,7 @@ Same detections, same tracker parameters; metrics by TrackEval. Prints the table
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,20 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 TRACKERS = ["sort", "bytetrack", "ocsort"]
 KEYS = ["HOTA", "IDF1", "MOTA", "AssA", "IDSW"]
+NOTES = """
+## Reading the numbers
+
+- The gain comes from tracks that were missed: TrackFlow's motion model re-finds people whose
+  box no longer overlaps the prediction (PETS09-S2L1 at 7 fps gains most). Between consecutive
+  frames the IoU term carries most of the fused cost.
+- Both TUD sequences (25 fps, close-up, people occluding each other) lose with every tracker:
+  their detections change size abruptly under partial occlusion, which the flow, trained mostly
+  on ground truth, finds unlikely.
+- The models are trained with one seed each; retraining with another seed moves the combined
+  gains by a few tenths (seen while developing), so differences of that size are noise.
+"""
+#: (IoU share after a miss, IoU share for tracks matched in the previous frame)
+FUSION_GRID = [(0.5, 0.8), (0.7, 0.8), (0.8, 0.8), (0.7, 0.9)]
 
 
 def main() -> None:
@@ -54,28 +69,55 @@ def main() -> None:
         weights[seq.path.name] = path
 
     dets = {s.path.name: read_detections(s.path / "det" / "det.txt", s.length) for s in sequences}
-    results, ms = {}, {}
+    gt_root = sequences[0].path.parent
+
+    def run(folder: Path, name: str, fusion: tuple[float, float] | None) -> float:
+        """Track every sequence into ``folder``; the mean update time in ms."""
+        total, frames = 0.0, 0
+        for seq in sequences:
+            if fusion is None:
+                cost = IoUCost()
+            else:
+                cost = TrackFlowCost(
+                    weights[seq.path.name], seq.frame_rate, iou_weight=fusion[0],
+                    iou_weight_next_frame=fusion[1],
+                )  # fmt: skip
+            tracker = make_tracker(name, cost=cost, frame_rate=seq.frame_rate)
+            rows, sec = track_sequence(tracker, dets[seq.path.name], seq.length)
+            write_results(folder / f"{seq.path.name}.txt", rows)
+            total, frames = total + sec.sum(), frames + seq.length
+        return 1000 * total / frames
+
+    default = (args.iou_weight, args.iou_weight_next_frame)
+    grid = [default] + [g for g in FUSION_GRID if g != default]
+    results, ms, nested, chosen = {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in TRACKERS:
-            for cost_name in ("iou", "trackflow"):
-                folder = Path(tmp) / f"{name}-{cost_name}"
-                total, frames = 0.0, 0
-                for seq in sequences:
-                    if cost_name == "iou":
-                        cost = IoUCost()
-                    else:
-                        cost = TrackFlowCost(
-                            weights[seq.path.name], seq.frame_rate, iou_weight=args.iou_weight,
-                            iou_weight_next_frame=args.iou_weight_next_frame,
-                        )  # fmt: skip
-                    tracker = make_tracker(name, cost=cost, frame_rate=seq.frame_rate)
-                    rows, sec = track_sequence(tracker, dets[seq.path.name], seq.length)
-                    write_results(folder / f"{seq.path.name}.txt", rows)
-                    total, frames = total + sec.sum(), frames + seq.length
-                results[name, cost_name] = evaluate_mot(sequences[0].path.parent, folder, names)
-                ms[name, cost_name] = 1000 * total / frames
-                c = results[name, cost_name]["combined"]
-                print(f"{name:10s} {cost_name:9s} " + "  ".join(f"{k} {c[k]:.2f}" for k in KEYS))
+            folders = {}
+            for fusion in [None, *grid]:
+                folder = folders[fusion] = Path(tmp) / f"{name}-{fusion}"
+                elapsed = run(folder, name, fusion)
+                if fusion in (None, default):
+                    key = "iou" if fusion is None else "trackflow"
+                    results[name, key] = evaluate_mot(gt_root, folder, names)
+                    ms[name, key] = elapsed
+                    c = results[name, key]["combined"]
+                    print(f"{name:10s} {key:9s} " + "  ".join(f"{k} {c[k]:.2f}" for k in KEYS))
+            # fusion weights chosen out of sample: for each sequence, the grid point with the
+            # best combined HOTA on the *other* sequences
+            picked = Path(tmp) / f"{name}-nested"
+            picked.mkdir()
+            for seq in names:
+                others = [n for n in names if n != seq]
+                score = {
+                    g: evaluate_mot(gt_root, folders[g], others)["combined"]["HOTA"] for g in grid
+                }
+                best = max(grid, key=lambda g: score[g])
+                chosen[name, seq] = best
+                shutil.copy(folders[best] / f"{seq}.txt", picked / f"{seq}.txt")
+            nested[name] = evaluate_mot(gt_root, picked, names)
+            c = nested[name]["combined"]
+            print(f"{name:10s} nested    " + "  ".join(f"{k} {c[k]:.2f}" for k in KEYS))
 
     lines = [
         "# TrackFlow vs IoU, leave-one-sequence-out",
@@ -102,6 +144,28 @@ def main() -> None:
         a, b = results[name, "iou"]["combined"], results[name, "trackflow"]["combined"]
         gain = [f"{b[k] - a[k]:+.2f}" if k != "IDSW" else f"{b[k] - a[k]:+d}" for k in KEYS]
         lines.append(f"| {name} | **gain** | " + " | ".join(f"**{g}**" for g in gain) + " | |")
+    lines += [
+        "",
+        "## Fusion weights chosen out of sample",
+        "",
+        "The IoU share of the fused cost is a hyperparameter. Here it is chosen per held-out "
+        "sequence, among "
+        + ", ".join(f"({a}, {b})" for a, b in grid)
+        + " (IoU share after a miss, for tracks matched in the previous frame), as the "
+        "grid point with the best combined HOTA on the *other* sequences; the held-out "
+        "sequence is then scored with it. Neither the model nor the weight has seen it.",
+        "",
+        "| tracker | " + " | ".join(KEYS) + " | gain HOTA | gain IDF1 | chosen per sequence |",
+        "|---|" + "---|" * len(KEYS) + "---|---|---|",
+    ]
+    for name in TRACKERS:
+        c, a = nested[name]["combined"], results[name, "iou"]["combined"]
+        cells = [f"{c[k]:.2f}" if k != "IDSW" else str(c[k]) for k in KEYS]
+        picks = ", ".join(f"{seq}: {chosen[name, seq]}" for seq in names)
+        lines.append(
+            f"| {name} | " + " | ".join(cells)
+            + f" | {c['HOTA'] - a['HOTA']:+.2f} | {c['IDF1'] - a['IDF1']:+.2f} | {picks} |"
+        )  # fmt: skip
     lines += ["", "## Per sequence: HOTA and IDF1, IoU -> TrackFlow", ""]
     lines += ["| sequence | " + " | ".join(TRACKERS) + " |", "|---|" + "---|" * len(TRACKERS)]
     wins = dict.fromkeys(TRACKERS, 0)
@@ -120,6 +184,7 @@ def main() -> None:
         "",
         "HOTA wins per tracker: " + ", ".join(f"{n} {wins[n]}/{len(names)}" for n in TRACKERS),
     ]
+    lines += NOTES.splitlines()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
