@@ -33,11 +33,13 @@ NOTES = """
 - The gain comes from tracks that were missed: TrackFlow's motion model re-finds people whose
   box no longer overlaps the prediction (PETS09-S2L1 at 7 fps gains most). Between consecutive
   frames the IoU term carries most of the fused cost.
-- Both TUD sequences (25 fps, close-up, people occluding each other) lose with every tracker:
-  their detections change size abruptly under partial occlusion, which the flow, trained mostly
-  on ground truth, finds unlikely.
-- The models are trained with one seed each; retraining with another seed moves the combined
-  gains by a few tenths (seen while developing), so differences of that size are noise.
+- The TUD sequences (25 fps, close-up, people occluding each other) are where TrackFlow loses
+  (TUD-Campus with every tracker, TUD-Stadtmitte with SORT and OC-SORT): their detections
+  change size abruptly under partial occlusion, which the flow, trained mostly on ground
+  truth, finds unlikely.
+- Each model is trained once (seed 0). While developing, two training runs that differed only
+  slightly (one context feature) moved the combined gains by up to a point for OC-SORT, so
+  small differences, OC-SORT's in particular, are within run-to-run noise.
 """
 #: (IoU share after a miss, IoU share for tracks matched in the previous frame)
 FUSION_GRID = [(0.5, 0.8), (0.7, 0.8), (0.8, 0.8), (0.7, 0.9)]
