@@ -24,7 +24,7 @@ from trackflow_ros.association.features import (
 )
 from trackflow_ros.association.model import FlowConfig, TrackFlowModel
 from trackflow_ros.association.scorer import FlowScorer
-from trackflow_ros.association.train import GATE_LOG_RATIO, GATE_SHIFT, train_flow
+from trackflow_ros.association.train import train_flow
 from trackflow_ros.evaluation.mot_eval import evaluate_split
 from trackflow_ros.tracking import TRACKERS, make_tracker
 
@@ -201,7 +201,6 @@ def test_every_tracker_runs_with_trackflow_on_a_real_sequence(name, data_dir, tm
     summary = evaluate_split(mot15(data_dir, "TUD-Campus"), make, tmp_path, show_progress=False)
     combined = summary["combined"]
     assert combined["HOTA"] > 40 and combined["IDF1"] > 50 and combined["MOTA"] > 45
-    assert GATE_SHIFT > 0 and GATE_LOG_RATIO > 0
 
 
 def test_train_cli_writes_a_loadable_checkpoint_and_rejects_bad_data(data_dir, tmp_path):
