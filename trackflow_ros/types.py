@@ -14,7 +14,6 @@ import logging
 import numpy as np
 
 X1, Y1, X2, Y2, SCORE = range(5)
-BOX = slice(0, 4)
 #: extra columns, present when a distance estimator ran (NaN when it could not estimate)
 DISTANCE, DISTANCE_VARIANCE = 5, 6
 MIN_COLUMNS = 5

@@ -22,9 +22,15 @@ import numpy as np
 import torch
 
 from trackflow_ros.association.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
-from trackflow_ros.association.features import gate, histories, pair_features, track_features
+from trackflow_ros.association.features import (
+    GATE_LOG_RATIO,
+    GATE_SHIFT,
+    gate,
+    histories,
+    pair_features,
+    track_features,
+)
 from trackflow_ros.association.scorer import FlowScorer
-from trackflow_ros.association.train import GATE_LOG_RATIO, GATE_SHIFT
 from trackflow_ros.tracking.association import iou_matrix
 from trackflow_ros.tracking.track import Track
 

@@ -43,6 +43,9 @@ from trackflow_ros.types import DISTANCE
 BOX_FEATURES = 4
 HISTORY_FEATURES = 5
 TRACK_FEATURES = 7  # see track_features
+#: the gate the cost applies at run time, also used to pick the wrong pairs for calibration
+GATE_SHIFT = 0.6  # box heights per missed frame
+GATE_LOG_RATIO = 0.7  # |log size ratio|
 
 
 def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -21,13 +21,14 @@ from tqdm import tqdm
 
 from trackflow_ros.association.checkpoint import save_checkpoint
 from trackflow_ros.association.data import Augmentation, Samples, make_samples, wrong_pairs
-from trackflow_ros.association.features import box_displacement, gate
+from trackflow_ros.association.features import (
+    GATE_LOG_RATIO,
+    GATE_SHIFT,
+    box_displacement,
+    gate,
+)
 from trackflow_ros.association.model import FlowConfig, TrackFlowModel
 from trackflow_ros.association.scorer import FlowScorer
-
-#: the gate the cost applies at run time, also used to pick the wrong pairs for calibration
-GATE_SHIFT = 0.6  # box heights per missed frame
-GATE_LOG_RATIO = 0.7  # |log size ratio|
 
 
 def _tensors(s: Samples) -> list[torch.Tensor]:
