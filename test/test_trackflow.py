@@ -26,7 +26,7 @@ from trackflow_ros.association.model import FlowConfig, TrackFlowModel
 from trackflow_ros.association.scorer import FlowScorer
 from trackflow_ros.association.train import train_flow
 from trackflow_ros.evaluation.mot_eval import evaluate_split
-from trackflow_ros.tracking import TRACKERS, make_tracker
+from trackflow_ros.tracking import TRACKERS, iou_matrix, make_tracker
 
 SMALL = FlowConfig(num_blocks=2, hidden=32, gru_hidden=16, context=16, history=6)
 
@@ -190,6 +190,8 @@ def test_cost_contract_and_gate():
     assert c.shape == (1, 3)
     assert c[0, 0] < c[0, 1] < 1.0 and np.isinf(c[0, 2])  # far away: gated, never evaluated
     assert cost(tracks, dets[:0], boxes).shape == (1, 0)
+    iou_only = TrackFlowCost(frame_rate=10.0, iou_weight=1.0, iou_weight_next_frame=1.0)
+    np.testing.assert_allclose(iou_only(tracks, dets, boxes), 1.0 - iou_matrix(boxes, dets))
 
 
 @pytest.mark.parametrize("name", sorted(TRACKERS))

@@ -97,7 +97,8 @@ class TrackFlowCost:
         weight = np.where(gaps <= 1, self.iou_weight_next_frame, self.iou_weight)[:, None]
         if weight.any():
             iou_cost = 1.0 - iou_matrix(track_boxes, detections[:, :4])
-            cost = weight * iou_cost + (1.0 - weight) * cost
+            # an IoU share of 1 means IoU alone, also for gated pairs (0 * inf would be NaN)
+            cost = weight * iou_cost + (1.0 - weight) * np.where(weight < 1, cost, 0.0)
         return cost
 
     @torch.inference_mode()
