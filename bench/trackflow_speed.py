@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from docs_section import write_section
 
 from trackflow_ros.association.checkpoint import DEFAULT_WEIGHTS
 from trackflow_ros.association.cost import TrackFlowCost
@@ -107,7 +108,7 @@ def main() -> None:
         *rows,
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    write_section(args.out, "trackflow_speed", "\n".join(lines))
     print(f"written to {args.out}")
 
 

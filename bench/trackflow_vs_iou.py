@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from docs_section import write_section
+
 from trackflow_ros.association.cost import TrackFlowCost
 from trackflow_ros.association.train import train_flow
 from trackflow_ros.evaluation.metrics import evaluate_mot
@@ -188,7 +190,7 @@ def main() -> None:
     ]
     lines += NOTES.splitlines()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    write_section(args.out, "trackflow_vs_iou", "\n".join(lines))
     print("\n".join(lines))
 
 
