@@ -9,8 +9,8 @@ Per call (one association stage of one frame):
    GRU summary of a track's history is kept until the track is matched again, because the
    history only changes then (ByteTrack and OC-SORT call the cost several times a frame);
 4. ``cost = 1 - P(match | nll)`` (see :mod:`.scorer`), fused with IoU as
-   ``w * (1 - IoU) + (1 - w) * cost``, with ``w = iou_weight_next_frame`` (0.8) for tracks
-   matched in the previous frame and ``w = iou_weight`` (0.5) after a miss.
+   ``w * (1 - IoU) + (1 - w) * cost``, with ``w = iou_weight_next_frame`` for tracks matched
+   in the previous frame and ``w = iou_weight`` after a miss (both 0.8 by default).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ from trackflow_ros.association.scorer import FlowScorer
 from trackflow_ros.tracking.association import iou_matrix
 from trackflow_ros.tracking.track import Track
 
+#: IoU share of the fused cost after a miss, and for tracks matched in the previous frame
+#: (docs/RESULTS.md measures the choice, in and out of sample)
+DEFAULT_IOU_WEIGHT = 0.8
+DEFAULT_IOU_WEIGHT_NEXT = 0.8
+
 
 class TrackFlowCost:
     """Implements the tracking core's cost contract (``cost(tracks, detections, boxes)``).
@@ -45,10 +50,10 @@ class TrackFlowCost:
         frame_rate: of the input, part of the model's context.
         iou_weight: share of ``1 - IoU`` in the fused cost (0 = the flow alone) for tracks
             missed in the previous frame(s).
-        iou_weight_next_frame: the same for tracks matched in the previous frame. Between
-            consecutive frames the box overlap is a strong cue and the flow adds little; after
-            a miss the overlap fades and the flow's motion model carries the match (the split
-            0.8 / 0.5 is measured in docs/RESULTS.md).
+        iou_weight_next_frame: the same for tracks matched in the previous frame. The two
+            can differ (between consecutive frames the box overlap is a strong cue; after a
+            miss it fades), but measured over two training seeds one share of 0.8 for both
+            did best on average (docs/RESULTS.md).
         scene: scene cluster index (0 when scene clustering is off).
         threads: torch CPU threads for the flow; one is fastest for the few hundred pairs of a
             frame (measured in docs/BENCHMARKS.md) and leaves the other core to the node.
@@ -58,8 +63,8 @@ class TrackFlowCost:
         self,
         weights: Path | None = None,
         frame_rate: float = 30.0,
-        iou_weight: float = 0.5,
-        iou_weight_next_frame: float = 0.8,
+        iou_weight: float = DEFAULT_IOU_WEIGHT,
+        iou_weight_next_frame: float = DEFAULT_IOU_WEIGHT_NEXT,
         scene: int = 0,
         gate_shift: float = GATE_SHIFT,
         gate_log_ratio: float = GATE_LOG_RATIO,
