@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -57,7 +59,7 @@ def test_pipeline_hog_persons_have_plausible_distances_and_stable_ids(hog_run):
     assert inside.mean() > 0.8, np.round(distances, 1)
     # identities: most ids of one frame are still there in the next frame
     kept = []
-    for a, b in zip(hog_run, hog_run[1:], strict=False):
+    for a, b in itertools.pairwise(hog_run):
         ids_a, ids_b = {p.id for p in a.persons}, {p.id for p in b.persons}
         if ids_a:
             kept.append(len(ids_a & ids_b) / len(ids_a))
