@@ -100,6 +100,21 @@ NODE_PARAMETERS = frozenset(
 )
 
 
+#: parameters :meth:`Pipeline.reconfigure` applies to a running pipeline; the others change what
+#: the pipeline is made of (models, tracker state) and need a new Pipeline
+LIVE_PARAMETERS = frozenset(
+    {
+        "detector_score_threshold",
+        "detector_nms_iou",
+        "trackflow_iou_weight",
+        "trackflow_iou_weight_next_frame",
+        "velocity_accel_std",
+        "velocity_depth_rel_std",
+        "velocity_lateral_rel_std",
+    }
+)
+
+
 class InputError(ValueError):
     """Input that :meth:`Pipeline.process` cannot use (wrong image type or shape, missing or
     malformed detections, a non-finite stamp). The frame is not processed; the pipeline's
@@ -395,6 +410,28 @@ class Pipeline:
         self._motion: dict[int, VelocityFilter] = {}
         self._scene_cluster = 0
         self._warned: set[str] = set()
+
+    def reconfigure(self, params: dict[str, Any]) -> None:
+        """Change :data:`LIVE_PARAMETERS` while running (e.g. from a ROS parameter callback;
+        call it between frames, not during :meth:`process`). Raises ``ValueError`` with the
+        reason, and changes nothing, when a value is invalid or a parameter cannot change live.
+        The velocity parameters apply to tracks born afterwards."""
+        fixed = sorted(k for k in params if k not in LIVE_PARAMETERS)
+        if fixed:
+            raise ValueError(
+                f"{', '.join(fixed)}: cannot change while running (they select or load models "
+                "or reset the tracker); restart with the new value"
+            )
+        config = dataclasses.replace(self.config, **params)  # validates
+        if self.detector is not None:
+            for attr, name in (("score_threshold", "detector_score_threshold"),
+                               ("nms_iou", "detector_nms_iou")):  # fmt: skip
+                if hasattr(self.detector, attr):
+                    setattr(self.detector, attr, getattr(config, name))
+        if self.cost is not None:
+            self.cost.iou_weight = config.trackflow_iou_weight
+            self.cost.iou_weight_next_frame = config.trackflow_iou_weight_next_frame
+        self.config = config
 
     def reset(self) -> None:
         """Forget all tracks (identities restart at 1), velocities and buffered frames."""
