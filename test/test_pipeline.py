@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import warnings
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from trackflow_ros.distance.pinhole import CameraIntrinsics
 from trackflow_ros.pipeline import (
@@ -240,3 +243,59 @@ def test_live_reconfiguration(frames, camera):
     assert (
         pipeline.config.detector_score_threshold == 0.7 and pipeline.config.tracker == "bytetrack"
     )
+
+
+# --- malformed input never crashes the pipeline ---------------------------------------
+_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-100, max_value=900),
+    st.sampled_from([0.0, -1.0, 1e300, -1e300, 1e-300]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(_values, min_size=0, max_size=8), min_size=0, max_size=6),
+    stamp=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(1.0)),
+)
+@example(rows=[[-1e300, -1e300, 1e300, 1e300, 0.9], [100, 100, 140, 200, 0.9]], stamp=1.0)
+@example(rows=[[1, 2, 3], [4, 5, 6, 7, 8]], stamp=1.0)  # ragged
+@example(rows=[[100, 100, 140, 200, 0.9]], stamp=-5.0)  # time goes back
+def test_malformed_detections_raise_input_error_or_track(rows, stamp):
+    """Any list of rows (ragged, NaN, inf, huge, negative sizes) and any stamp: the frame is
+    tracked (bad rows dropped) or refused with InputError, never another exception, and the
+    pipeline keeps working on the next good frame."""
+    camera = CameraIntrinsics(1000.0, 1000.0, 320.0, 240.0, 640, 480)
+    pipeline = Pipeline(PipelineConfig(detector="external", cost="iou", frame_rate=10.0))
+    good = np.array([[100.0, 100.0, 140.0, 200.0, 0.9]])
+    pipeline.process(None, 0.0, camera, good)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no overflow in the filters
+            result = pipeline.process(None, stamp, camera, rows)
+    except InputError:
+        pass
+    else:
+        assert np.isfinite(result.detections[:, :5]).all()
+        for p in result.persons:
+            assert np.isfinite(p.box).all()
+    result = pipeline.process(None, 10.0, camera, good)
+    assert all(np.isfinite(p.box).all() for p in result.persons)
+
+
+def test_image_checks_and_views(frames, camera):
+    pipeline = Pipeline(PipelineConfig(frame_rate=7.0, hog_upscale=1.0, cost="iou"))
+    frame = frames[0]
+    for bad in (
+        frame.astype(np.uint16),
+        frame[:, :, :2],
+        np.dstack([frame, frame[:, :, :1]]),  # 4 channels: the node converts, not the pipeline
+        frame[:0],
+        frame.tolist(),
+    ):
+        with pytest.raises(InputError):
+            pipeline.process(bad, 0.0, camera)
+    # views of a frame are real images: mirrored and channel-reversed both go through
+    mirrored = pipeline.process(frame[:, ::-1], 0.0, camera)
+    rgb_view = pipeline.process(frame[:, :, ::-1], 1 / 7.0, camera)
+    assert len(mirrored.detections) > 0 and len(rgb_view.detections) > 0

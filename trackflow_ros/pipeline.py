@@ -471,10 +471,11 @@ class Pipeline:
         self._check_inputs(image_bgr, stamp, detections)
         t0 = time.perf_counter()
         if detections is None:
-            dets = self.detector(image_bgr)  # type: ignore[misc]
+            # views (flipped, cropped, channel-reversed) are fine here; OpenCV wants contiguous
+            dets = self.detector(np.ascontiguousarray(image_bgr))  # type: ignore[misc]
         else:
             dets = detections
-        dets = validate_detections(dets, "detections")
+        dets = _drop_absurd(validate_detections(dets, "detections"))
         t1 = time.perf_counter()
         timings["detect"] = t1 - t0
 
@@ -636,6 +637,26 @@ class Pipeline:
         if key not in self._warned:
             self._warned.add(key)
             _log.warning(message)
+
+
+#: pixel coordinates beyond this magnitude are no camera's: such rows would overflow the filters
+MAX_COORDINATE = 1e5
+
+
+def _drop_absurd(dets: np.ndarray) -> np.ndarray:
+    """Drop rows whose box lies beyond :data:`MAX_COORDINATE` pixels, loudly (boxes merely
+    outside the image are kept, as in :func:`~trackflow_ros.types.validate_detections`)."""
+    bad = (np.abs(dets[:, :4]) > MAX_COORDINATE).any(axis=1)
+    if bad.any():
+        _log.warning(
+            "detections: dropped %d of %d with coordinates beyond +-%g px (rows %s)",
+            int(bad.sum()),
+            len(dets),
+            MAX_COORDINATE,
+            np.flatnonzero(bad).tolist(),
+        )
+        dets = dets[~bad]
+    return dets
 
 
 def resolve_device(device: str) -> str:
