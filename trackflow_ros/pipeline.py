@@ -198,7 +198,7 @@ class PipelineConfig:
     cost: str = _param("trackflow", "association cost: iou or trackflow", choices=COSTS)
     trackflow_weights: str = _param("", "TrackFlow checkpoint; empty: the shipped one")
     trackflow_iou_weight: float = _param(
-        0.5, "share of 1 - IoU in the TrackFlow cost after a miss", low=0.0, high=1.0
+        0.8, "share of 1 - IoU in the TrackFlow cost after a miss", low=0.0, high=1.0
     )
     trackflow_iou_weight_next_frame: float = _param(
         0.8,
