@@ -87,13 +87,11 @@ def test_random_encoder_gives_normalised_embeddings(encoder, frames, reference):
 
 
 def test_random_init_is_seeded_and_offline(no_network, frames, reference):
-    """Same seed, same weights (clusters fitted with a random encoder stay valid); another seed
-    differs; both created with every socket connect raising."""
+    """Same seed, same weights (clusters fitted with a random encoder stay valid for a later
+    run), created with every socket connect raising."""
     again = ClipEncoder(MODEL, "random", seed=0)
+    assert again.encoder_id == "random-init:seed=0" and again.random_init
     np.testing.assert_allclose(again.encode(frames[:2]), reference[:2], atol=1e-5)
-    other = ClipEncoder(MODEL, "random", seed=1)
-    assert other.encoder_id != again.encoder_id
-    assert np.abs(other.encode(frames[:1]) - reference[:1]).max() > 1e-3
 
 
 def test_encoder_rejects_bad_frames(encoder):
