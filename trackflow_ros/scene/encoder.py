@@ -34,14 +34,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-#: small, and the model with the most public CLIP checkpoints (OpenAI, LAION) to load
-DEFAULT_MODEL = "ViT-B-32"
-#: the checkpoint value that asks for an untrained, seeded encoder
-RANDOM_INIT = "random"
+from trackflow_ros.scene.base import DEFAULT_MODEL, RANDOM_INIT, EncoderError
 
-
-class EncoderError(ValueError):
-    """The encoder cannot be built: unknown model, or an unusable checkpoint (named)."""
+__all__ = ["DEFAULT_MODEL", "RANDOM_INIT", "ClipEncoder", "EncoderError"]
 
 
 class _DropRandomInitWarning(logging.Filter):
@@ -119,7 +114,10 @@ def _torch_load(path: Path) -> object:
     """A pickled state dict (``weights_only``: no code runs), else a TorchScript archive (how
     OpenAI published CLIP), whose parameters are taken as a state dict."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch notes that it hands TorchScript to jit.load
+            warnings.filterwarnings("ignore", message=".*TorchScript archive", category=UserWarning)
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        return loaded.state_dict() if isinstance(loaded, torch.jit.ScriptModule) else loaded
     except Exception as pickled_error:
         try:
             with warnings.catch_warnings():  # "torch.jit.load is deprecated": it is the format

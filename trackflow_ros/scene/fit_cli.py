@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from trackflow_ros.scene.base import DEFAULT_MODEL, RANDOM_INIT, EncoderError
 from trackflow_ros.scene.clusters import N_CLUSTERS, ClustersError, fit_clusters
-from trackflow_ros.scene.encoder import DEFAULT_MODEL, RANDOM_INIT, ClipEncoder, EncoderError
 from trackflow_ros.scene.frames import FrameSourceError, image_frames, image_paths, video_frames
 
 PROG = "trackflow-fit-scenes"
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             if total < args.clusters:  # exact for images: fail before loading the encoder
                 raise ClustersError(_too_few(source, total, args.every, args.clusters))
         checkpoint = RANDOM_INIT if args.random_init else args.checkpoint
+        # torch and open_clip only once the inputs look right
+        from trackflow_ros.scene.encoder import ClipEncoder
+
         encoder = ClipEncoder(
             args.model, checkpoint, device=args.device, seed=args.seed, batch_size=args.batch
         )
