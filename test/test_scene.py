@@ -154,6 +154,19 @@ def test_encoder_needs_an_explicit_choice_and_an_offline_model():
         ClipEncoder("roberta-ViT-B-32", "random")
 
 
+def test_cuda_device_works_or_fails_clearly(frames, reference):
+    """Written for both kinds of machine: without CUDA (here) asking for it is a clear error
+    before any model is built; with CUDA the embeddings match the CPU ones."""
+    if not torch.cuda.is_available():
+        with pytest.raises(EncoderError, match="CUDA is not available"):
+            ClipEncoder(MODEL, "random", device="cuda")
+    else:
+        gpu = ClipEncoder(MODEL, "random", device="cuda")
+        np.testing.assert_allclose(gpu.encode(frames[:2]), reference[:2], atol=1e-3)
+    with pytest.raises(EncoderError, match="invalid device"):
+        ClipEncoder(MODEL, "random", device="tpu:x")
+
+
 # --- clusters ----------------------------------------------------------------------------
 
 
@@ -345,6 +358,10 @@ def test_cli_errors_name_the_file(video, frames, tmp_path, capsys):
     assert f"{tmp_path / 'w.pt'}: CLIP checkpoint not found" in err
     err = run("--video", str(video), "--out", str(tmp_path / "no" / "c.npz"), "--random-init")
     assert "does not exist" in err
+    assert "--clusters must be 1..16" in run("--video", str(video), "--out", str(out),
+                                             "--random-init", "--clusters", "17")  # fmt: skip
+    assert "--every must be >= 1" in run("--video", str(video), "--out", str(out),
+                                         "--random-init", "--every", "0")  # fmt: skip
     with pytest.raises(FrameSourceError, match="pattern matches no file"):
         from trackflow_ros.scene.frames import image_paths
 

@@ -181,7 +181,14 @@ class ClipEncoder:
         check_model_name(model)
         self.model_name = model
         self.random_init = str(checkpoint) == RANDOM_INIT
-        self.checkpoint = RANDOM_INIT if self.random_init else str(checkpoint)
+        # absolute, so that a clusters file recording it works from any working directory
+        self.checkpoint = RANDOM_INIT if self.random_init else str(Path(checkpoint).resolve())
+        try:
+            self.device = torch.device(device)
+        except RuntimeError as err:
+            raise EncoderError(f"invalid device {device!r} ({err})") from err
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise EncoderError(f"device {device!r} asked for, but CUDA is not available here")
         state = None if self.random_init else read_visual_state_dict(Path(checkpoint))
         with torch.random.fork_rng(devices=[]), _quiet_random_init():
             torch.manual_seed(seed)
@@ -196,7 +203,6 @@ class ClipEncoder:
         self.encoder_id = (
             f"random-init:seed={seed}" if self.random_init else file_fingerprint(Path(checkpoint))
         )
-        self.device = torch.device(device)
         self.visual.eval().to(self.device)
         self.dim = int(self.visual.output_dim)
         self.batch_size = int(batch_size)

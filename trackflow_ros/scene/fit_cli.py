@@ -64,8 +64,15 @@ def _too_few(source: str, frames: int, every: int, k: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.every < 1:
-        print(f"{PROG}: error: --every must be >= 1, got {args.every}", file=sys.stderr)
+    bad = (
+        f"--every must be >= 1, got {args.every}" if args.every < 1
+        else f"--batch must be >= 1, got {args.batch}" if args.batch < 1
+        else f"--clusters must be 1..{N_CLUSTERS}, got {args.clusters}"
+        if not 1 <= args.clusters <= N_CLUSTERS
+        else None
+    )  # fmt: skip
+    if bad:
+        print(f"{PROG}: error: {bad}", file=sys.stderr)
         return 2
     try:
         if not args.out.parent.is_dir():  # fail before minutes of encoding, not after
