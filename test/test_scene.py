@@ -295,6 +295,8 @@ def test_from_files_offline(no_network, encoder, frames, reference, tmp_path):
     assert [classifier.update(f) for f in frames] == [expected[i] for i in (0, 0, 2, 2)]
     with pytest.raises(EncoderError, match=f"{tmp_path / 'x.pt'}: CLIP checkpoint not found"):
         SceneClassifier.from_files(MODEL, tmp_path / "x.pt", path, 2)
+    with pytest.raises(ClustersError, match=f"{path}: clusters were fitted with ViT-S-32, not"):
+        SceneClassifier.from_files("ViT-B-32", None, path, 2)
     with pytest.raises(ClustersError, match=f"{tmp_path / 'none.npz'}: scene clusters file not"):
         SceneClassifier.from_files(MODEL, "random", tmp_path / "none.npz", 2)
 

@@ -58,6 +58,10 @@ class SceneClassifier:
         identity is checked against the file either way.
         """
         loaded = SceneClusters.load(clusters)
+        if model != loaded.model:  # before building an encoder that would be refused
+            raise ClustersError(
+                f"{clusters}: clusters were fitted with {loaded.model}, not the requested {model}"
+            )
         if checkpoint is None:
             checkpoint = loaded.checkpoint
         seed = _seed_of(loaded.encoder_id)
