@@ -192,9 +192,14 @@ class ClipEncoder:
         state = None if self.random_init else read_visual_state_dict(Path(checkpoint))
         with torch.random.fork_rng(devices=[]), _quiet_random_init():
             torch.manual_seed(seed)
-            clip = open_clip.create_model(
-                model, pretrained=None, pretrained_image=False, pretrained_text=False
-            )
+            try:
+                clip = open_clip.create_model(
+                    model, pretrained=None, pretrained_image=False, pretrained_text=False
+                )
+            except ImportError as err:  # e.g. timm-based towers without timm installed
+                raise EncoderError(
+                    f"open_clip model {model!r} cannot be built here ({err})"
+                ) from err
         self.visual: torch.nn.Module = clip.visual
         del clip  # the text tower is not needed
         if state is not None:
@@ -204,7 +209,8 @@ class ClipEncoder:
             f"random-init:seed={seed}" if self.random_init else file_fingerprint(Path(checkpoint))
         )
         self.visual.eval().to(self.device)
-        self.dim = int(self.visual.output_dim)
+        # the CLIP embedding size (timm-based towers have no ``output_dim`` attribute)
+        self.dim = int(open_clip.get_model_config(model)["embed_dim"])
         self.batch_size = int(batch_size)
         cfg = self.visual.preprocess_cfg
         # open_clip's own eval transform (resize shortest side, centre crop, CLIP mean/std)
