@@ -162,7 +162,9 @@ def main() -> None:
         f"default tracker parameters, TrackFlow cost fused with IoU at the package default "
         f"(IoU share {args.iou_weight_next_frame} for tracks matched in the previous frame, "
         f"{args.iou_weight} after a miss). TrackFlow rows are means over the seeds; the gain "
-        f"column lists each seed's gain. Metrics by TrackEval, in percent; IDSW a count.",
+        f"column lists each seed's gain. Metrics by TrackEval, in percent; IDSW a count. "
+        f"ms/frame is this run's wall time per tracker update (the machine's load included); "
+        f"docs/BENCHMARKS.md measures speed properly.",
         "",
         "## Combined",
         "",
