@@ -25,6 +25,10 @@ setup(
             "trackflow-eval = trackflow_ros.cli:eval_main",
             "trackflow-train-flow = trackflow_ros.cli:train_flow_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
+            "trackflow-make-synthetic = trackflow_ros.distance.synthetic:main",
+            "trackflow-train-distance = trackflow_ros.distance.train:main",
+            "trackflow-eval-distance = trackflow_ros.distance.evaluate:main",
+            "trackflow-export = trackflow_ros.distance.export:main",
         ],
     },
 )

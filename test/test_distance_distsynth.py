@@ -89,7 +89,9 @@ def test_history_changes_the_answer() -> None:
 @pytest.fixture(scope="module")
 def tiny_split(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("distsynth") / "split"
-    return write_split(out, seed=3, clips=3, cfg=SyntheticConfig(width=128, height=96, frames_per_clip=4))
+    return write_split(
+        out, seed=3, clips=3, cfg=SyntheticConfig(width=128, height=96, frames_per_clip=4)
+    )
 
 
 def test_training_steps_lower_the_loss(tiny_split: Path) -> None:
@@ -122,25 +124,27 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
 
 def test_bad_weights_fail_naming_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.pt"
-    with pytest.raises(DistSynthWeightsError, match="missing.pt: DistSynth weights file not found"):
+    with pytest.raises(
+        DistSynthWeightsError, match=r"missing\.pt: DistSynth weights file not found"
+    ):
         DistSynthDistance(missing)
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"this is not a checkpoint")
-    with pytest.raises(DistSynthWeightsError, match="corrupt.pt: not a readable"):
+    with pytest.raises(DistSynthWeightsError, match=r"corrupt\.pt: not a readable"):
         load_checkpoint(corrupt)
     other = tmp_path / "other.pt"
     torch.save({"state_dict": {}}, other)
-    with pytest.raises(DistSynthWeightsError, match="other.pt: not a DistSynth checkpoint"):
+    with pytest.raises(DistSynthWeightsError, match=r"other\.pt: not a DistSynth checkpoint"):
         load_checkpoint(other)
     good = save_checkpoint(tmp_path / "good.pt", tiny_model())
     data = torch.load(good, weights_only=True)
     data["config"]["fpn_channels"] = 8  # weights made for another width
     torch.save(data, tmp_path / "mismatch.pt")
-    with pytest.raises(DistSynthWeightsError, match="mismatch.pt: weights do not fit"):
+    with pytest.raises(DistSynthWeightsError, match=r"mismatch\.pt: weights do not fit"):
         load_checkpoint(tmp_path / "mismatch.pt")
     data["format_version"] = 99
     torch.save(data, tmp_path / "future.pt")
-    with pytest.raises(DistSynthWeightsError, match="future.pt: checkpoint format version 99"):
+    with pytest.raises(DistSynthWeightsError, match=r"future\.pt: checkpoint format version 99"):
         load_checkpoint(tmp_path / "future.pt")
 
 

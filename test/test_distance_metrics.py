@@ -14,7 +14,13 @@ def test_bins_and_keys_are_the_issues() -> None:
     assert list(DISTANCE_BINS) == ["0-10", "10-20", "20-30", "30-100", "100+"]
     assert list(OCCLUSION_BINS) == ["0-0.3", "0.3-0.5", "0.5-0.75", "0.75-1"]
     m = distance_metrics([5.0], [5.0], [0.0])
-    assert set(m) == {"abs_error_by_distance", "abs_error_by_occlusion", "delta1", "abs_rel", "rmse"}
+    assert set(m) == {
+        "abs_error_by_distance",
+        "abs_error_by_occlusion",
+        "delta1",
+        "abs_rel",
+        "rmse",
+    }
 
 
 def test_hand_made_case() -> None:

@@ -83,9 +83,9 @@ def test_read_split_names_a_bad_file(split: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad" / "clip_0000"
     bad.mkdir(parents=True)
     (bad / "annotations.json").write_text('{"frames": []}')
-    with pytest.raises(DatasetError, match="clip_0000/annotations.json"):
+    with pytest.raises(DatasetError, match=r"clip_0000/annotations\.json"):
         read_split(tmp_path / "bad")
-    with pytest.raises(DatasetError, match="no \\*/annotations.json"):
+    with pytest.raises(DatasetError, match=r"no \*/annotations\.json"):
         read_split(tmp_path)
 
 

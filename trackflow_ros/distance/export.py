@@ -89,7 +89,9 @@ def check_onnx(model: DistSynth, onnx_path: Path, n_boxes: int = 7, seed: int = 
     t = int(meta.get("clip_length", model.config.clip_length))
     inputs = example_inputs(model.float().cpu().eval(), t, n_boxes, seed)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(OUTPUT_NAMES, {k: v.numpy() for k, v in zip(INPUT_NAMES, inputs, strict=True)})
+    got = session.run(
+        OUTPUT_NAMES, {k: v.numpy() for k, v in zip(INPUT_NAMES, inputs, strict=True)}
+    )
     with torch.inference_mode():
         want = [x.numpy() for x in model(*inputs)]
     return {

@@ -193,9 +193,7 @@ class DistSynth(nn.Module):
         return self.decode((c2[last], c3[last], c4[last]), c5_seq, rois, geometry, prior)
 
 
-def gaussian_nll(
-    mean: torch.Tensor, log_var: torch.Tensor, target: torch.Tensor
-) -> torch.Tensor:
+def gaussian_nll(mean: torch.Tensor, log_var: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The training loss: Gaussian negative log-likelihood of the true distances."""
     return nn.functional.gaussian_nll_loss(mean, target, torch.exp(log_var), eps=1e-6)
 
@@ -294,12 +292,14 @@ def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[DistSynth, d
         model = DistSynth(config)
         model.load_state_dict(data["state_dict"], strict=True)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise DistSynthWeightsError(f"{path}: weights do not fit the DistSynth model: {exc}") from exc
+        raise DistSynthWeightsError(
+            f"{path}: weights do not fit the DistSynth model: {exc}"
+        ) from exc
     return model.to(device).eval(), dict(data.get("info", {}))
 
 
 def resolve_device(device: str) -> torch.device:
-    """"cpu", "cuda", "cuda:N" or "auto" (cuda when available)."""
+    """ "cpu", "cuda", "cuda:N" or "auto" (cuda when available)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)

@@ -107,7 +107,9 @@ def _make_camera(rng: np.random.Generator, cfg: SyntheticConfig) -> _Camera:
     s, c = np.sin(pitch), np.cos(pitch)
     # rows: optical x (right), y (down), z (forward) in world coordinates (x east, y north, z up)
     R = np.array([[1.0, 0.0, 0.0], [0.0, -s, -c], [0.0, c, -s]])
-    return _Camera(f, f, cfg.width / 2.0, cfg.height / 2.0, cfg.width, cfg.height, R, np.array([0, 0, h]))
+    return _Camera(
+        f, f, cfg.width / 2.0, cfg.height / 2.0, cfg.width, cfg.height, R, np.array([0, 0, h])
+    )
 
 
 # --------------------------------------------------------------------------- scene objects
@@ -188,11 +190,31 @@ def _person_parts(p: _Person) -> list[tuple[np.ndarray, str]]:
     head_r = 0.065 * H
     head = np.stack([0.8 * head_r * np.cos(t), H - head_r + head_r * np.sin(t)], 1)
     parts.append((head, "skin"))
-    hair = np.stack([0.82 * head_r * np.cos(t[:8] * 0.5), H - head_r + head_r * np.sin(t[:8] * 0.5)], 1)
+    hair = np.stack(
+        [0.82 * head_r * np.cos(t[:8] * 0.5), H - head_r + head_r * np.sin(t[:8] * 0.5)], 1
+    )
     parts.append((hair, "hair"))
     # feet
-    parts.append((limb((-0.18 * w + swing * 0.35 * H, 0.03 * H), (-0.18 * w + swing * 0.35 * H, 0.0), leg_w * 0.7), "shoes"))
-    parts.append((limb((0.18 * w - swing * 0.35 * H, 0.03 * H), (0.18 * w - swing * 0.35 * H, 0.0), leg_w * 0.7), "shoes"))
+    parts.append(
+        (
+            limb(
+                (-0.18 * w + swing * 0.35 * H, 0.03 * H),
+                (-0.18 * w + swing * 0.35 * H, 0.0),
+                leg_w * 0.7,
+            ),
+            "shoes",
+        )
+    )
+    parts.append(
+        (
+            limb(
+                (0.18 * w - swing * 0.35 * H, 0.03 * H),
+                (0.18 * w - swing * 0.35 * H, 0.0),
+                leg_w * 0.7,
+            ),
+            "shoes",
+        )
+    )
     return parts
 
 
@@ -200,9 +222,7 @@ def _occluder_parts(o: _Occluder) -> list[np.ndarray]:
     w, h = o.width, o.height
     if o.kind == "car":
         body = np.array([[-w / 2, 0.25], [w / 2, 0.25], [w / 2, 0.55 * h], [-w / 2, 0.55 * h]])
-        cabin = np.array(
-            [[-0.3 * w, 0.55 * h], [0.3 * w, 0.55 * h], [0.2 * w, h], [-0.22 * w, h]]
-        )
+        cabin = np.array([[-0.3 * w, 0.55 * h], [0.3 * w, 0.55 * h], [0.2 * w, h], [-0.22 * w, h]])
         t = np.linspace(0, 2 * np.pi, 10, endpoint=False)
         wheels = [
             np.stack([x + 0.3 * np.cos(t), 0.3 + 0.3 * np.sin(t)], 1) for x in (-0.32 * w, 0.32 * w)
@@ -223,9 +243,7 @@ _OCCLUDER_SIZES = {  # kind: (width range, height range) in metres
 }
 
 
-def _make_occluder(
-    rng: np.random.Generator, pos: np.ndarray, moving: bool
-) -> _Occluder:
+def _make_occluder(rng: np.random.Generator, pos: np.ndarray, moving: bool) -> _Occluder:
     kind = "car" if moving and rng.random() < 0.7 else str(rng.choice(list(_OCCLUDER_SIZES)))
     (w0, w1), (h0, h1) = _OCCLUDER_SIZES[kind]
     vel = np.zeros(2)
@@ -258,7 +276,11 @@ def _background(rng: np.random.Generator, cam: _Camera) -> np.ndarray:
         x0 = rng.uniform(-20, W)
         bw, bh = rng.uniform(15, 80), rng.uniform(5, 60)
         cv2.rectangle(
-            img, (int(x0), int(horizon - bh)), (int(x0 + bw), int(horizon + 1)), _colour(rng, 40, 200), -1
+            img,
+            (int(x0), int(horizon - bh)),
+            (int(x0 + bw), int(horizon + 1)),
+            _colour(rng, 40, 200),
+            -1,
         )
     ground = np.array(_colour(rng, 40, 190), np.float32)
     g0 = int(np.clip(np.ceil(horizon), 0, H))
@@ -285,7 +307,9 @@ def _background(rng: np.random.Generator, cam: _Camera) -> np.ndarray:
             if np.all(np.isfinite(p)) and np.abs(p).max() < 1e5:
                 cv2.line(img, tuple(np.int32(p[0])), tuple(np.int32(p[1])), line_colour, thick)
     # a ground-plane lighting gradient and blotches of texture
-    img[g0:] *= np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.9, 1.2), H - g0, dtype=np.float32)[:, None, None]
+    img[g0:] *= np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.9, 1.2), H - g0, dtype=np.float32)[
+        :, None, None
+    ]
     noise = cv2.resize(rng.normal(0, 12, (H // 8 + 1, W // 8 + 1, 3)).astype(np.float32), (W, H))
     return img + noise
 
@@ -364,7 +388,9 @@ def _render_frame(
     return frame, annotations
 
 
-def _ground_point(cam: _Camera, rng: np.random.Generator, depth: float, margin: float) -> np.ndarray:
+def _ground_point(
+    cam: _Camera, rng: np.random.Generator, depth: float, margin: float
+) -> np.ndarray:
     """A ground point at forward ``depth`` (optical z) within the horizontal field of view."""
     half = (cam.width / 2) / cam.fx * depth * margin
     x = rng.uniform(-half, half)
@@ -440,9 +466,13 @@ def render_clip(seed: int, clip: int, cfg: SyntheticConfig) -> tuple[list[np.nda
         "clip": f"clip_{clip:04d}",
         "fps": round(fps, 3),
         "intrinsics": {
-            "fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy,
-            "width": cam.width, "height": cam.height,
-        },  # fmt: skip
+            "fx": cam.fx,
+            "fy": cam.fy,
+            "cx": cam.cx,
+            "cy": cam.cy,
+            "width": cam.width,
+            "height": cam.height,
+        },
         "camera": {
             "height_m": round(float(cam.centre[2]), 4),
             "pitch_deg": round(float(np.degrees(np.arcsin(-cam.R[1, 1]))), 4),
@@ -515,7 +545,7 @@ def read_split(data: Path) -> list[Clip]:
             intr = {k: ann["intrinsics"][k] for k in ("fx", "fy", "cx", "cy", "width", "height")}
             frames = ann["frames"]
             for fr in frames:
-                fr["file"]  # noqa: B018 - presence check
+                fr["file"]
                 for p in fr["persons"]:
                     if len(p["box"]) != 4 or not np.isfinite(p["distance"]):
                         raise ValueError("bad box or distance")

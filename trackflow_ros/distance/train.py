@@ -96,7 +96,9 @@ def make_batch(
         flip = bool(flips[b]) if flips is not None else False
         cam = clip.camera
         if flip:
-            cam = CameraIntrinsics(cam.fx, cam.fy, cam.width - cam.cx, cam.cy, cam.width, cam.height)
+            cam = CameraIntrinsics(
+                cam.fx, cam.fy, cam.width - cam.cx, cam.cy, cam.width, cam.height
+            )
         for s in range(t - n_frames + 1, t + 1):
             boxes = clip.boxes[s]
             if flip:
@@ -180,7 +182,7 @@ def train_distsynth(
     dev = resolve_device(device)
     clips = load_clips(data, config)
     order = rng.permutation(len(clips))
-    n_val = int(round(val_fraction * len(clips))) if len(clips) > 1 else 0
+    n_val = round(val_fraction * len(clips)) if len(clips) > 1 else 0
     val = [clips[i] for i in order[:n_val]]
     train = [clips[i] for i in sorted(order[n_val:])]
     min_frames = min(len(c.frames) for c in train)
@@ -192,8 +194,10 @@ def train_distsynth(
     warm = max(1, total // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay to 5 %
         opt,
-        lambda i: min(1.0, (i + 1) / warm)
-        * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(i, total) / total))),
+        lambda i: (
+            min(1.0, (i + 1) / warm)
+            * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(i, total) / total)))
+        ),
     )
     history: list[dict] = []
     best = np.inf
