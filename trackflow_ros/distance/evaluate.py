@@ -55,11 +55,12 @@ def predict_split(data: Path, estimator) -> dict[str, np.ndarray]:
             float(clip.intrinsics["cx"]), float(clip.intrinsics["cy"]),
             int(clip.intrinsics["width"]), int(clip.intrinsics["height"]),
         )  # fmt: skip
-        if hasattr(estimator, "reset"):
+        learned = not isinstance(estimator, PinholeDistance)  # needs the images
+        if learned:
             estimator.reset()
         for t, frame in enumerate(clip.frames):
             boxes = Clip.boxes(frame)
-            if hasattr(estimator, "reset"):  # learned: needs the image
+            if learned:
                 img = cv2.imread(str(clip.frame_path(t)))
                 if img is None:
                     raise DatasetError(f"{clip.frame_path(t)}: missing or unreadable frame")
@@ -86,6 +87,7 @@ def summarise(pred: dict[str, np.ndarray]) -> dict:
         "n": int(ok.sum()),
         "n_invalid": int((~ok).sum()),
         "mean_abs_error": float(err.mean()),
+        "bias": float((p - t).mean()),
         "median_abs_error": float(np.median(err)),
         "count_by_distance": {k: int(m.sum()) for k, m in bin_masks(t, DISTANCE_BINS).items()},
         "count_by_occlusion": {k: int(m.sum()) for k, m in bin_masks(o, OCCLUSION_BINS).items()},
