@@ -173,6 +173,7 @@ def train_distsynth(
     max_minutes: float | None = None,
     device: str = "cpu",
     show_progress: bool = True,
+    command: str | None = None,
 ) -> dict:
     """Train on the split at ``data`` and save the best-validation checkpoint to ``out``."""
     start = time.time()
@@ -236,6 +237,7 @@ def train_distsynth(
         )
         info = {
             "data": str(data),
+            "command": command,
             "train_clips": len(train),
             "val_clips": len(val),
             "epochs_done": epoch + 1,
@@ -286,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             args.data, args.out, config, epochs=args.epochs, batch_size=args.batch_size,
             lr=args.lr, seed=args.seed, threads=args.threads, val_fraction=args.val_fraction,
             max_minutes=args.max_minutes, device=args.device, show_progress=not args.no_progress,
+            command=" ".join(["trackflow-train-distance", *(argv or sys.argv[1:])]),
         )  # fmt: skip
     except (DatasetError, DistSynthWeightsError, OSError, RuntimeError, ValueError) as exc:
         print(f"trackflow-train-distance: error: {exc}", file=sys.stderr)
