@@ -223,3 +223,20 @@ def test_eval_cli_distsynth(tmp_path: Path, tiny_split: Path, repo_root: Path, c
     assert main(args) == 2
     assert "needs --weights" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_train_distsynth_is_seeded_and_validates(tiny_split: Path, tmp_path: Path) -> None:
+    from trackflow_ros.distance.train import train_distsynth
+
+    cfg = DistSynthConfig(**{**TINY.__dict__, "clip_length": 3})
+    kwargs = dict(epochs=2, batch_size=2, val_fraction=0.34, seed=5, show_progress=False)
+    first = train_distsynth(tiny_split, tmp_path / "a.pt", cfg, **kwargs)
+    second = train_distsynth(tiny_split, tmp_path / "b.pt", cfg, **kwargs)
+    assert [h["epoch"] for h in first["history"]] == [1, 2]
+    assert all(np.isfinite(h["val_loss"]) for h in first["history"])
+    assert first["history"] == second["history"]  # same seed, same run
+    a, info = load_checkpoint(tmp_path / "a.pt")
+    b, _ = load_checkpoint(tmp_path / "b.pt")
+    assert info["val_clips"] == 1 and info["train_clips"] == 2
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
