@@ -26,6 +26,10 @@ setup(
             "trackflow-train-flow = trackflow_ros.cli:train_flow_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
             "trackflow-fit-scenes = trackflow_ros.scene.fit_cli:main",
+            "trackflow-make-synthetic = trackflow_ros.distance.synthetic:main",
+            "trackflow-train-distance = trackflow_ros.distance.train:main",
+            "trackflow-eval-distance = trackflow_ros.distance.evaluate:main",
+            "trackflow-export = trackflow_ros.distance.export:main",
         ],
     },
 )
