@@ -35,12 +35,14 @@ from scipy.optimize import linear_sum_assignment
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.docs_section import write_section
+from trackflow_ros.detection.hog import HOGDetector
 from trackflow_ros.distance import CameraIntrinsics, PinholeDistance
 from trackflow_ros.distance.distsynth import DistSynthDistance
 from trackflow_ros.distance.evaluate import predict_split, summarise
 from trackflow_ros.distance.metrics import DISTANCE_BINS, OCCLUSION_BINS
 from trackflow_ros.distance.synthetic import write_split
 from trackflow_ros.evaluation.motchallenge import read_ground_truth
+from trackflow_ros.tracking.association import iou_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 # how bench/out/distsynth_synthetic.pt was made (checkpoints from now on record their command)
@@ -53,32 +55,6 @@ TRAIN_COMMAND = (
 
 
 # --------------------------------------------------------------------------- PETS09
-
-
-def hog_detector():
-    """Minimal local HOG call (the shared detector module will replace it)."""
-    hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-
-    def detect(frame: np.ndarray) -> np.ndarray:
-        big = cv2.resize(frame, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
-        rects, weights = hog.detectMultiScale(big, winStride=(8, 8), padding=(8, 8), scale=1.05)
-        if len(rects) == 0:
-            return np.zeros((0, 5))
-        x, y, w, h = (np.asarray(rects, float) / 2.0).T
-        cx, cy = x + w / 2, y + h / 2  # the person: central half of the width, 80 % of height
-        boxes = np.stack([cx - w / 4, cy - 0.4 * h, cx + w / 4, cy + 0.4 * h], 1)
-        return np.concatenate([boxes, np.asarray(weights, float).reshape(-1, 1)], 1)
-
-    return detect
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
-    inter = np.clip(rb - lt, 0, None).prod(2)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
 def occlusion_proxy(boxes: np.ndarray) -> np.ndarray:
@@ -114,7 +90,7 @@ def pets09(data: Path, weights: Path, det_every: int, max_frames: int | None) ->
     pin = PinholeDistance()
     ds_gt = DistSynthDistance(weights)
     ds_det = DistSynthDistance(weights)
-    detect = hog_detector()
+    detect = HOGDetector(upscale=2.0)  # the package's detector: 2x, box tightened, NMS
     cols = {k: [] for k in ("src", "true", "occ", "pin", "pin_var", "ds", "ds_var")}
     cap = cv2.VideoCapture(str(data / "PETS09-S2L1.avi"))
     if not cap.isOpened():
@@ -146,7 +122,7 @@ def pets09(data: Path, weights: Path, det_every: int, max_frames: int | None) ->
             d_ds = ds_det.estimate(frame, dets[:, :4], camera)
             d_pin = pin.estimate(dets[:, :4], camera)
             if len(dets) and len(boxes):
-                iou = iou_matrix(boxes, dets)
+                iou = iou_matrix(boxes[:, :4], dets[:, :4])
                 r, c = linear_sum_assignment(-iou)
                 keep = iou[r, c] >= 0.5
                 r, c = r[keep], c[keep]
