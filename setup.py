@@ -25,6 +25,9 @@ setup(
             "trackflow-eval = trackflow_ros.cli:eval_main",
             "trackflow-train-flow = trackflow_ros.cli:train_flow_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
+            "trackflow-make-bag = trackflow_ros.evaluation.make_bag:main",
+            "trackflow-replay = trackflow_ros.evaluation.replay:main",
+            "trackflow-demo = trackflow_ros.ros.demo:main",
         ],
     },
 )

@@ -48,7 +48,9 @@ def tracks_message(typestore, persons: Iterable[Any], stamp_ns: int, frame_id: s
                 bbox_height=y2 - y1,
                 distance=float(p.distance),
                 distance_variance=float(p.distance_variance),
-                position=t["geometry_msgs/msg/Point"](x=float(pos[0]), y=float(pos[1]), z=float(pos[2])),
+                position=t["geometry_msgs/msg/Point"](
+                    x=float(pos[0]), y=float(pos[1]), z=float(pos[2])
+                ),
                 velocity=t["geometry_msgs/msg/Vector3"](
                     x=float(vel[0]), y=float(vel[1]), z=float(vel[2])
                 ),

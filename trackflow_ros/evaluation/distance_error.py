@@ -140,9 +140,7 @@ def distance_report(
     errors_a, truths_a = np.asarray(errors), np.asarray(truths)
     report: dict[str, Any] = {"matched": int(matched), "with_distance": len(errors_a)}
     report.update(_stats(errors_a, truths_a))
-    report["median_position_error"] = (
-        float(np.median(position_errors)) if position_errors else None
-    )
+    report["median_position_error"] = float(np.median(position_errors)) if position_errors else None
     report["bins"] = []
     if len(truths_a):
         low = BIN_WIDTH * np.floor(truths_a.min() / BIN_WIDTH)

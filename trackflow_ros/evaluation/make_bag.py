@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     calib.add_argument("--fov", type=float, help="horizontal field of view in degrees instead")
     parser.add_argument("--storage", choices=sorted(STORAGES), default="mcap")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
-    parser.add_argument("--topic-prefix", default="/camera", help="topics are PREFIX/image_raw, "
-                        "PREFIX/camera_info")  # fmt: skip
+    parser.add_argument(
+        "--topic-prefix", default="/camera", help="topics are PREFIX/image_raw, PREFIX/camera_info"
+    )
     parser.add_argument("--frame-id", default=DEFAULT_FRAME_ID, help="header.frame_id")
     parser.add_argument(
         "--start-ns", type=int, default=DEFAULT_START_NS, help="stamp of the first frame (ns)"

@@ -178,9 +178,12 @@ def replay(opts: ReplayOptions) -> dict[str, Any]:
                 for stage, seconds in result.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
                 msg = tracks_message(
-                    writer.typestore, result.persons, frame.stamp_ns, frame.frame_id,
+                    writer.typestore,
+                    result.persons,
+                    frame.stamp_ns,
+                    frame.frame_id,
                     result.scene_cluster,
-                )  # fmt: skip
+                )
                 writer.write(TRACKS_TOPIC, msg, frame.stamp_ns)
                 writer.write(
                     MARKERS_TOPIC,
@@ -270,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="node params file")
     parser.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override one pipeline parameter of the config (repeatable), e.g. hog_upscale=1.5",
-    )  # fmt: skip
+    )
     parser.add_argument("--gt", type=Path, help="MOTChallenge gt.txt of the recording")
     parser.add_argument(
         "--extrinsics", type=Path, help="world->camera YAML (distance error, with --gt)"
@@ -280,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frame-rate", type=float, help="camera rate (default: measured from the bag's stamps)"
     )
-    parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap",
-                        help="storage of the output bag")  # fmt: skip
+    parser.add_argument(
+        "--storage", choices=["mcap", "sqlite3"], default="mcap", help="storage of the output bag"
+    )
     parser.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -339,7 +346,6 @@ def format_summary(summary: dict[str, Any]) -> str:
         if path:
             lines.append(f"  {key:<11} {path}")
     return "\n".join(lines)
-
 
 
 if __name__ == "__main__":

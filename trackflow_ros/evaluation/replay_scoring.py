@@ -107,7 +107,11 @@ def retrack(
     rows: list[list[float]] = []
     for frame in range(1, frames + 1):
         dets = detections.get(frame, empty_detections())
-        result = pipeline.process(None, stamps.get(frame, frame / config.frame_rate),
-                                  cameras.get(frame), detections=np.asarray(dets)[:, :5])  # fmt: skip
+        result = pipeline.process(
+            None,
+            stamps.get(frame, frame / config.frame_rate),
+            cameras.get(frame),
+            detections=np.asarray(dets)[:, :5],
+        )
         rows.extend([frame, p.id, *p.box, p.score] for p in result.persons)
     return np.array(rows, dtype=float).reshape(-1, 7)
