@@ -22,6 +22,7 @@ processed until then is still written (summary ``status: "error"``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -51,7 +52,7 @@ from trackflow_ros.evaluation.replay_scoring import (
     retrack,
     score_rows,
 )
-from trackflow_ros.pipeline import InputError, Pipeline, PipelineConfig
+from trackflow_ros.pipeline import InputError, Pipeline, PipelineConfig, load_params_file
 
 _log = logging.getLogger(__name__)
 
@@ -83,13 +84,21 @@ class ReplayOptions:
 
 
 def load_config(path: Path, overrides: dict[str, Any]) -> PipelineConfig:
-    """The node's pipeline configuration from its params file, with ``overrides`` on top."""
-    config = PipelineConfig.from_yaml(path)
+    """The node's pipeline configuration from its params file, with ``overrides`` on top.
+
+    The file's pipeline parameters are taken and the node's own (topics, QoS, lifecycle...)
+    left alone: the node validates those, and a replay must not break when the node gains
+    one. Overrides must be pipeline parameters (a typo there is an error)."""
+    path = Path(path)
+    names = {f.name for f in dataclasses.fields(PipelineConfig)}
+    params = {k: v for k, v in load_params_file(path).items() if k in names}
+    try:
+        config = PipelineConfig.from_dict(params)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not overrides:
         return config
-    params = config.to_dict()
-    params.update(overrides)
-    return PipelineConfig.from_dict(params)
+    return PipelineConfig.from_dict({**config.to_dict(), **overrides})
 
 
 def measured_frame_rate(bag: InputBag, image_topic: str, samples: int = 20) -> float | None:

@@ -276,8 +276,10 @@ def run(args: argparse.Namespace) -> int:
     available = ensure_bag(video, camera_yaml, bag_path, args.frames)
     wanted = available if args.frames is None else min(args.frames, available)
 
-    node_params = {"frame_rate": FPS}
-    config = load_config(Path(args.config), node_params)
+    # reliable images: a paced replay must not lose frames (best effort drops large images
+    # under load, and every lost frame costs a timeout); frame_rate: the camera's real rate
+    node_params = {"frame_rate": FPS, "qos_reliability": "reliable"}
+    config = load_config(Path(args.config), {"frame_rate": FPS})
     results_dir = out / "results"
     if results_dir.exists():
         shutil.rmtree(results_dir)
@@ -329,6 +331,11 @@ def run(args: argparse.Namespace) -> int:
                 sent = session.send(info_raw, image_raw, stamp, timeout, node_proc)
                 node_seconds.append(time.monotonic() - t0)
                 sends.append(sent)
+                if sends[-3:] == [0, 0, 0]:
+                    raise DemoError(
+                        f"tracker_node answered none of the last 3 frames (each sent 3 times); "
+                        f"its log: {node_log}\n{_tail(node_log)}"
+                    )
                 timeout = max(10.0, 10.0 * float(np.median(node_seconds)))
                 stamps_ns[frame] = stamp
                 msg = session.tracks.get(stamp)
