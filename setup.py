@@ -25,6 +25,7 @@ setup(
             "trackflow-eval = trackflow_ros.cli:eval_main",
             "trackflow-train-flow = trackflow_ros.cli:train_flow_main",
             "trackflow-roundtrip = trackflow_ros.ros.roundtrip:main",
+            "tracker_node = trackflow_ros.ros.tracker_node:main",
         ],
     },
 )

@@ -132,7 +132,14 @@ def camera_info_msg(camera: CameraIntrinsics, frame_id: str = "camera_optical_fr
 class NodeClient:
     """Publishes to and records from a tracker node; call ``close()`` when done."""
 
-    def __init__(self, name: str = "tracker_node_client", namespace: str = "") -> None:
+    def __init__(
+        self,
+        name: str = "tracker_node_client",
+        namespace: str = "",
+        image_topic: str | None = None,
+        camera_info_topic: str | None = None,
+        depth: int = 10,
+    ) -> None:
         self._own_context = not rclpy.ok()
         if self._own_context:
             rclpy.init()
@@ -143,8 +150,15 @@ class NodeClient:
         self.markers: list[tuple[float, MarkerArray]] = []
         self.images: list[tuple[float, Image]] = []
         self.diagnostics: list[tuple[float, DiagnosticArray]] = []
-        self.image_pub = self.node.create_publisher(Image, f"{ns}/image", RELIABLE)
-        self.info_pub = self.node.create_publisher(CameraInfo, f"{ns}/camera_info", RELIABLE)
+        qos = QoSProfile(
+            depth=depth,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.VOLATILE,
+        )
+        self.image_pub = self.node.create_publisher(Image, image_topic or f"{ns}/image", qos)
+        self.info_pub = self.node.create_publisher(
+            CameraInfo, camera_info_topic or f"{ns}/camera_info", qos
+        )
         self._subs = [
             self.node.create_subscription(
                 TrackedPersonArray, f"{ns}/tracks", self._recorder(self.tracks), RELIABLE
