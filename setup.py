@@ -28,6 +28,7 @@ setup(
             "trackflow-make-bag = trackflow_ros.evaluation.make_bag:main",
             "trackflow-replay = trackflow_ros.evaluation.replay:main",
             "trackflow-demo = trackflow_ros.ros.demo:main",
+            "tracker_node = trackflow_ros.ros.tracker_node:main",
         ],
     },
 )
