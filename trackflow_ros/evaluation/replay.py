@@ -261,7 +261,7 @@ def _metrics(config, outputs, gt_path, frames, frame_rate, size, stamps, cameras
     return metrics
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
+def parse_params(items: list[str]) -> dict[str, Any]:
     params = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             out=args.out,
             camera_info_topic=args.camera_info_topic,
             config=args.config,
-            params=_parse_params(args.param),
+            params=parse_params(args.param),
             gt=args.gt,
             extrinsics=args.extrinsics,
             frame_rate=args.frame_rate,

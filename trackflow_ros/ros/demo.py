@@ -56,7 +56,7 @@ from trackflow_ros.evaluation.bag_io import (
 )
 from trackflow_ros.evaluation.distance_error import Extrinsics, distance_report
 from trackflow_ros.evaluation.motchallenge import read_ground_truth
-from trackflow_ros.evaluation.replay import format_summary, load_config
+from trackflow_ros.evaluation.replay import format_summary, load_config, parse_params
 from trackflow_ros.evaluation.replay_outputs import ReplayOutputs, write_summary
 from trackflow_ros.evaluation.replay_scoring import retrack, score_rows
 from trackflow_ros.image_encoding import image_to_bgr
@@ -66,6 +66,8 @@ from trackflow_ros.pipeline import PersonTrack
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEQUENCE = "PETS09-S2L1"
 FPS = 7.0  # PETS09-S2L1's real frame rate (the AVI container says 10)
+#: the demo's departures from config/tracker.yaml (see the module docstring)
+DEMO_PARAMS: dict[str, object] = {}
 NAMESPACE = "/trackflow_demo"
 IMAGE_TOPIC = f"{NAMESPACE}/camera/image_raw"
 INFO_TOPIC = f"{NAMESPACE}/camera/camera_info"
@@ -113,7 +115,7 @@ def ensure_bag(video: Path, camera_yaml: Path, bag: Path, frames: int | None) ->
         bag,
         FPS,
         camera=camera_info_from_yaml(camera_yaml),
-        max_frames=None,
+        max_frames=frames,
         topic_prefix=f"{NAMESPACE}/camera",
         progress=True,
     )
@@ -278,8 +280,9 @@ def run(args: argparse.Namespace) -> int:
 
     # reliable images: a paced replay must not lose frames (best effort drops large images
     # under load, and every lost frame costs a timeout); frame_rate: the camera's real rate
-    node_params = {"frame_rate": FPS, "qos_reliability": "reliable"}
-    config = load_config(Path(args.config), {"frame_rate": FPS})
+    pipeline_params = {"frame_rate": FPS, **DEMO_PARAMS, **parse_params(args.param)}
+    node_params = {**pipeline_params, "qos_reliability": "reliable"}
+    config = load_config(Path(args.config), pipeline_params)
     results_dir = out / "results"
     if results_dir.exists():
         shutil.rmtree(results_dir)
@@ -504,6 +507,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=data_dir(), help="the shared data folder")
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "config" / "tracker.yaml")
     parser.add_argument("--frames", type=int, help="track only the first N frames")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a pipeline parameter for the node and the comparison (repeatable)",
+    )
     parser.add_argument(
         "--budget-s",
         type=float,
