@@ -24,9 +24,10 @@ Where a track's distance comes from (a choice, documented in the README):
   matched detection's distance and variance; its position is the output box's foot-point ray
   scaled to that distance.
 
-Velocity: the difference of consecutive finite positions over their stamp difference,
-exponentially smoothed (``velocity_smoothing`` is the weight of the newest difference); NaN until a
-track has two positions. A stamp that does not increase leaves the velocity unchanged.
+Velocity: a constant-velocity Kalman filter per track over its positions and the frames'
+stamps (:mod:`trackflow_ros.velocity`: monocular depth jitters along the viewing ray, so a plain
+difference of positions gives several m/s for walking people); NaN until a track has two
+positions. A stamp that does not increase leaves the velocity unchanged.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from trackflow_ros.types import (
     empty_detections,
     validate_detections,
 )
+from trackflow_ros.velocity import VelocityFilter
 
 _log = logging.getLogger(__name__)
 
@@ -98,6 +100,21 @@ NODE_PARAMETERS = frozenset(
 )
 
 
+#: parameters :meth:`Pipeline.reconfigure` applies to a running pipeline; the others change what
+#: the pipeline is made of (models, tracker state) and need a new Pipeline
+LIVE_PARAMETERS = frozenset(
+    {
+        "detector_score_threshold",
+        "detector_nms_iou",
+        "trackflow_iou_weight",
+        "trackflow_iou_weight_next_frame",
+        "velocity_accel_std",
+        "velocity_depth_rel_std",
+        "velocity_lateral_rel_std",
+    }
+)
+
+
 class InputError(ValueError):
     """Input that :meth:`Pipeline.process` cannot use (wrong image type or shape, missing or
     malformed detections, a non-finite stamp). The frame is not processed; the pipeline's
@@ -137,7 +154,9 @@ class PipelineConfig:
     trackflow_iou_weight: float = 0.5
     trackflow_iou_weight_next_frame: float = 0.8
     frame_rate: float = 30.0  # of the camera; trackers scale their buffers by it
-    velocity_smoothing: float = 0.5
+    velocity_accel_std: float = 1.0  # m/s^2, the velocity filter's motion noise
+    velocity_depth_rel_std: float = 0.05  # position noise along the ray, x distance
+    velocity_lateral_rel_std: float = 0.01  # position noise across the ray, x distance
     # --- scene clusters ----------------------------------------------------------------
     scene_enabled: bool = False
     scene_model: str = "ViT-B-32"
@@ -273,8 +292,8 @@ class PipelineConfig:
             at_least(name, 0.0)
             at_most(name, 1.0)
         at_least("frame_rate", 0.0, strict=True)
-        at_least("velocity_smoothing", 0.0, strict=True)
-        at_most("velocity_smoothing", 1.0)
+        for name in ("velocity_accel_std", "velocity_depth_rel_std", "velocity_lateral_rel_std"):
+            at_least(name, 0.0, strict=True)
         at_least("scene_period", 1)
         at_least("torch_threads", 1)
         if self.detector == "onnx":
@@ -314,7 +333,7 @@ def load_params_file(path: Path | str, node_name: str | None = None) -> dict[str
     nodes = [k for k in data if k != "/**"]
     if node_name is None:
         node_name = nodes[0] if len(nodes) == 1 else "tracker_node"
-    matching = [k for k in nodes if str(k).lstrip("/").split("/")[-1] == node_name.lstrip("/")]
+    matching = [k for k in nodes if str(k).split("/")[-1] == node_name.split("/")[-1]]
     params: dict[str, Any] = dict(section("/**")) if "/**" in data else {}
     if matching:
         params.update(section(matching[0]))
@@ -361,19 +380,6 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
-@dataclass
-class _Motion:
-    """Per-track state for velocities."""
-
-    stamp: float
-    position: np.ndarray
-    velocity: np.ndarray
-
-
-def _nan3() -> np.ndarray:
-    return np.full(3, np.nan)
-
-
 class Pipeline:
     """See the module docstring. Not thread-safe: one frame at a time."""
 
@@ -401,9 +407,31 @@ class Pipeline:
         self.tracker: Tracker = make_tracker(
             config.tracker, cost=self.cost, frame_rate=config.frame_rate
         )
-        self._motion: dict[int, _Motion] = {}
+        self._motion: dict[int, VelocityFilter] = {}
         self._scene_cluster = 0
         self._warned: set[str] = set()
+
+    def reconfigure(self, params: dict[str, Any]) -> None:
+        """Change :data:`LIVE_PARAMETERS` while running (e.g. from a ROS parameter callback;
+        call it between frames, not during :meth:`process`). Raises ``ValueError`` with the
+        reason, and changes nothing, when a value is invalid or a parameter cannot change live.
+        The velocity parameters apply to tracks born afterwards."""
+        fixed = sorted(k for k in params if k not in LIVE_PARAMETERS)
+        if fixed:
+            raise ValueError(
+                f"{', '.join(fixed)}: cannot change while running (they select or load models "
+                "or reset the tracker); restart with the new value"
+            )
+        config = dataclasses.replace(self.config, **params)  # validates
+        if self.detector is not None:
+            for attr, name in (("score_threshold", "detector_score_threshold"),
+                               ("nms_iou", "detector_nms_iou")):  # fmt: skip
+                if hasattr(self.detector, attr):
+                    setattr(self.detector, attr, getattr(config, name))
+        if self.cost is not None:
+            self.cost.iou_weight = config.trackflow_iou_weight
+            self.cost.iou_weight_next_frame = config.trackflow_iou_weight_next_frame
+        self.config = config
 
     def reset(self) -> None:
         """Forget all tracks (identities restart at 1), velocities and buffered frames."""
@@ -443,10 +471,11 @@ class Pipeline:
         self._check_inputs(image_bgr, stamp, detections)
         t0 = time.perf_counter()
         if detections is None:
-            dets = self.detector(image_bgr)  # type: ignore[misc]
+            # views (flipped, cropped, channel-reversed) are fine here; OpenCV wants contiguous
+            dets = self.detector(np.ascontiguousarray(image_bgr))  # type: ignore[misc]
         else:
             dets = detections
-        dets = validate_detections(dets, "detections")
+        dets = _drop_absurd(validate_detections(dets, "detections"))
         t1 = time.perf_counter()
         timings["detect"] = t1 - t0
 
@@ -594,29 +623,49 @@ class Pipeline:
         return persons
 
     def _velocity(self, track_id: int, stamp: float, position: np.ndarray) -> np.ndarray:
+        motion = self._motion.get(track_id)
         if not np.isfinite(position).all():
-            state = self._motion.get(track_id)
-            return state.velocity.copy() if state is not None else _nan3()
-        state = self._motion.get(track_id)
-        if state is None:
-            self._motion[track_id] = _Motion(stamp, position.copy(), _nan3())
-            return _nan3()
-        dt = stamp - state.stamp
-        if dt <= 0:
-            return state.velocity.copy()
-        raw = (position - state.position) / dt
-        a = self.config.velocity_smoothing
-        if np.isfinite(state.velocity).all():
-            state.velocity = a * raw + (1.0 - a) * state.velocity
-        else:
-            state.velocity = raw
-        state.stamp, state.position = stamp, position.copy()
-        return state.velocity.copy()
+            return motion.velocity if motion is not None else np.full(3, np.nan)
+        if motion is None:
+            c = self.config
+            motion = self._motion[track_id] = VelocityFilter(
+                c.velocity_accel_std, c.velocity_depth_rel_std, c.velocity_lateral_rel_std
+            )
+        return motion.update(stamp, position)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             _log.warning(message)
+
+
+#: pixel coordinates beyond this magnitude are no camera's: such rows would overflow the filters
+MAX_COORDINATE = 1e5
+
+
+def _drop_absurd(dets: np.ndarray) -> np.ndarray:
+    """Drop rows whose box lies beyond :data:`MAX_COORDINATE` pixels, loudly (boxes merely
+    outside the image are kept, as in :func:`~trackflow_ros.types.validate_detections`)."""
+    bad = (np.abs(dets[:, :4]) > MAX_COORDINATE).any(axis=1)
+    if bad.any():
+        _log.warning(
+            "detections: dropped %d of %d with coordinates beyond +-%g px (rows %s)",
+            int(bad.sum()),
+            len(dets),
+            MAX_COORDINATE,
+            np.flatnonzero(bad).tolist(),
+        )
+        dets = dets[~bad]
+    return dets
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; other values unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _load_distsynth(config: PipelineConfig):
@@ -628,7 +677,9 @@ def _load_distsynth(config: PipelineConfig):
             f"available in this installation ({exc}); use distance: pinhole"
         ) from None
     return DistSynthDistance(
-        config.distsynth_weights, device=config.device, clip_length=config.distsynth_clip_length
+        config.distsynth_weights,
+        device=resolve_device(config.device),
+        clip_length=config.distsynth_clip_length,
     )
 
 
@@ -645,5 +696,5 @@ def _load_scene(config: PipelineConfig):
         config.scene_checkpoint or None,
         config.scene_clusters,
         config.scene_period,
-        device=config.device,
+        device=resolve_device(config.device),
     )

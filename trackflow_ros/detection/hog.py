@@ -71,6 +71,11 @@ class HOGDetector:
 
     def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
         check_image(image_bgr, "HOGDetector")
+        return self.finish(*self.windows(image_bgr))
+
+    def windows(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The raw detection windows (N, 4) x, y, w, h in image pixels and their SVM margins:
+        the expensive part, kept apart so that box tightening can be tuned without it."""
         image = image_bgr
         if self.upscale != 1.0:
             image = cv2.resize(
@@ -82,13 +87,14 @@ class HOGDetector:
             winStride=self.win_stride,
             padding=(8, 8),
             scale=self.scale,
-            groupThreshold=0,  # no grouping: it drops the scores; NMS below instead
+            groupThreshold=0,  # no grouping: it drops the scores; NMS in finish() instead
         )
-        if len(rects) == 0:
-            return as_detections(np.zeros((0, 4)), np.zeros(0))
         rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4) / self.upscale
-        margin = np.asarray(weights, dtype=np.float64).reshape(-1)
-        scores = 1.0 - np.exp(-np.maximum(margin, 0.0))
+        return rects, np.asarray(weights, dtype=np.float64).reshape(-1)
+
+    def finish(self, rects: np.ndarray, margins: np.ndarray) -> np.ndarray:
+        """Windows -> tightened, scored, thresholded and suppressed (N, 5) detections."""
+        scores = 1.0 - np.exp(-np.maximum(margins, 0.0))
         cx = rects[:, 0] + rects[:, 2] / 2.0
         cy = rects[:, 1] + rects[:, 3] / 2.0
         half_w = rects[:, 2] * self.box_width_fraction / 2.0

@@ -55,8 +55,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from trackflow_ros.detection import make_detector
-from trackflow_ros.distance.pinhole import CameraInfoError, CameraIntrinsics, PinholeDistance
+from trackflow_ros.distance.pinhole import CameraInfoError, CameraIntrinsics
 from trackflow_ros.msg import TrackedPersonArray
 from trackflow_ros.ros.camera_info import camera_info_to_intrinsics, fallback_intrinsics
 from trackflow_ros.ros.conversions import (
@@ -129,7 +128,7 @@ class TrackerNode(LifecycleNode):
         self._stop = threading.Event()
         self._stats = NodeStats()
         self._warnings = ThrottledWarnings(self.get_logger().warning, WARNING_PERIOD_S)
-        self._pending_live: tuple[Any, Any, Any] | None = None  # (config, detector, pinhole)
+        self._pending_live: dict[str, Any] = {}  # pipeline changes for the worker to apply
         self._live_lock = threading.Lock()
         self._camera_lock = threading.Lock()
         self._camera_info: CameraIntrinsics | None = None
@@ -197,39 +196,20 @@ class TrackerNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     def _apply_live_pipeline(self, changes: dict[str, Any]) -> None:
-        """Validate live pipeline settings now (so a bad value is rejected with its reason)
-        and build what they change; the worker swaps them in between two frames, so this
-        callback never waits for a frame in progress.
-
-        ``Pipeline`` has no update method: the detector and the pinhole estimator are rebuilt
-        from the new config (cheap for HOG; an ONNX session is reloaded) and set on it; the
-        other live fields (velocity_smoothing) are read from ``pipeline.config`` per frame.
-        """
+        """Validate live pipeline settings now (so a bad value is rejected with its reason);
+        the worker hands them to ``Pipeline.reconfigure`` between two frames, so this
+        callback never waits for a frame in progress and never changes one half-way."""
         with self._live_lock:
-            pending = self._pending_live
-        base = pending[0] if pending is not None else self._pipeline.config
-        config = dataclasses.replace(base, **changes)  # validates: ValueError names the field
-        detector = pending[1] if pending is not None else None
-        if any(k.startswith(("detector_", "hog_", "onnx_")) for k in changes):
-            detector = make_detector(config) if config.detector != "external" else None
-        pinhole = pending[2] if pending is not None else None
-        if "person_height" in changes:
-            pinhole = PinholeDistance(person_height=config.person_height)
-        with self._live_lock:
-            self._pending_live = (config, detector, pinhole)
+            pending = {**self._pending_live, **changes}
+            dataclasses.replace(self._pipeline.config, **pending)  # ValueError names the field
+            self._pending_live = pending
 
     def _swap_in_live_changes(self) -> None:
         with self._live_lock:
-            pending, self._pending_live = self._pending_live, None
-        if pending is None:
-            return
-        config, detector, pinhole = pending
-        self._pipeline.config = config
-        if detector is not None:
-            self._pipeline.detector = detector
-        if pinhole is not None:
-            self._pipeline.pinhole = pinhole
-        self.get_logger().info("live parameter change applied")
+            pending, self._pending_live = self._pending_live, {}
+        if pending:
+            self._pipeline.reconfigure(pending)
+            self.get_logger().info(f"live parameter change applied: {pending}")
 
     def _pipeline_params(self) -> dict[str, Any]:
         out = {}
