@@ -23,6 +23,7 @@ from rcl_interfaces.srv import GetParameters, SetParameters
 from visualization_msgs.msg import Marker
 
 from trackflow_ros.distance.pinhole import CameraIntrinsics
+from trackflow_ros.ros.image_conversion import image_to_bgr
 from trackflow_ros.ros.node_harness import (
     NodeClient,
     TrackerNodeProcess,
@@ -87,6 +88,7 @@ def pets_node(repo_root, tmp_path_factory):
         log_path=log,
     ).start()
     client = NodeClient(namespace="/t1", image_topic="/t1/camera/image_raw")
+    client.subscribe_images("/t1")  # a subscriber turns the annotated image on
     try:
         client.wait_for_node(timeout=60)
         yield proc, client
@@ -178,6 +180,22 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     assert all(m.type == Marker.CYLINDER for m in markers.markers if m.ns == "person")
     assert any(text.startswith(f"id {last.persons[0].id} d=") for text in labels)
     assert any(m.ns == "velocity" and m.type == Marker.ARROW for m in markers.markers)
+
+    # the annotated image (published because this client subscribes to it)
+    client.wait_for(
+        lambda: any(m.header.stamp == last.header.stamp for _, m in client.images),
+        10.0,
+        "the annotated image of the last frame",
+    )
+    annotated = next(m for _, m in client.images if m.header.stamp == last.header.stamp)
+    drawn = image_to_bgr(annotated)
+    assert drawn.shape == frames[-1].shape and annotated.header.frame_id == "pets_camera"
+    changed = np.any(drawn != frames[-1], axis=2)
+    p = last.persons[0]
+    x1, y1 = int(p.bbox_x), int(p.bbox_y)
+    x2, y2 = int(p.bbox_x + p.bbox_width), int(p.bbox_y + p.bbox_height)
+    assert changed[max(y1 - 3, 0) : y2 + 3, max(x1 - 3, 0) : x2 + 3].any()  # its box is drawn
+    assert changed.mean() < 0.2  # an annotation, not a different picture
 
     # tracks die on empty frames: their markers are deleted, nothing re-added
     black = np.zeros_like(frames[0])
