@@ -197,12 +197,14 @@ class NodeClient:
         except Exception:  # context shut down under us while closing
             pass
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    def wait_for(
+        self, condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.02
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-            time.sleep(0.02)
+            time.sleep(poll)
 
     def wait_for_node(self, timeout: float = 60.0) -> None:
         """Until the node subscribes to our image and camera_info and publishes tracks."""
@@ -233,8 +235,12 @@ class NodeClient:
                     return msg
         return None
 
-    def wait_for_tracks(self, stamp: float, timeout: float = 30.0) -> TrackedPersonArray:
-        self.wait_for(lambda: self.tracks_for(stamp) is not None, timeout, f"tracks of {stamp}")
+    def wait_for_tracks(
+        self, stamp: float, timeout: float = 30.0, poll: float = 0.02
+    ) -> TrackedPersonArray:
+        self.wait_for(
+            lambda: self.tracks_for(stamp) is not None, timeout, f"tracks of {stamp}", poll
+        )
         msg = self.tracks_for(stamp)
         assert msg is not None
         return msg

@@ -1,0 +1,262 @@
+"""tracker_node over real DDS: throughput, end-to-end latency, per-stage time, and a memory soak.
+
+1. PETS09-S2L1 frames (768x576) with the real CameraInfo are published into a running
+   ``tracker_node`` process with its default configuration (HOG at 2x + pinhole + ByteTrack
+   with TrackFlow), in two ways:
+   - *live*: at the video's 7 fps regardless of the node, as a camera would; the node
+     processes the newest frame and drops the rest. Reports processed fps, dropped frames and
+     the end-to-end latency (image stamp = publish time -> TrackedPersonArray received).
+   - *paced*: the next frame is published when the previous frame's tracks arrive (no drops):
+     the node's maximum throughput, and its latency without waiting in the mailbox.
+   Per-stage medians (detect, distance, associate, publish) come from the node's
+   /diagnostics.
+2. Soak: 10,000 small frames (PETS09 frames shrunk to 160x120, HOG at 1.1x so that it still
+   scans, IoU cost), best-effort default QoS, each published when the previous one's tracks
+   arrived (or after 0.5 s); the node's resident memory (psutil) is sampled along the way.
+
+The 768x576 frames go over a reliable subscription (qos_reliability: reliable): with
+best-effort, Fast DDS on this host loses most frames over ~1 MB (see the README).
+
+    .venv/bin/python bench/node_throughput.py [--live-frames 60] [--paced-frames 15]
+        [--soak-frames 10000] [--data ../shared/data]
+
+Writes the ``node_throughput`` section of docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.docs_section import write_section  # noqa: E402
+from trackflow_ros.distance.pinhole import CameraIntrinsics  # noqa: E402
+from trackflow_ros.ros.node_harness import (  # noqa: E402
+    NodeClient,
+    TrackerNodeProcess,
+    stamp_seconds,
+)
+
+STAGES = ("convert", "detect", "distance", "associate", "publish", "total")
+
+
+def read_frames(video: Path, n: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < n:
+        ok, frame = cap.read()
+        if not ok:
+            if not frames:
+                raise SystemExit(f"{video}: cannot read frames")
+            break
+        frames.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if size else frame)
+    cap.release()
+    return frames
+
+
+def latencies(client: NodeClient) -> np.ndarray:
+    with client.lock:
+        return np.array([arrival - stamp_seconds(m.header.stamp) for arrival, m in client.tracks])
+
+
+def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str, ns: str):
+    proc = TrackerNodeProcess(
+        params_file=REPO / "config" / "tracker.yaml",
+        params={"frame_rate": 7.0, "qos_reliability": "reliable"},
+        remaps={"__ns": ns},
+        log_path=args.log_dir / f"node_{mode}.log",
+    ).start()
+    client = NodeClient(namespace=ns)
+    try:
+        client.wait_for_node(timeout=90)
+        client.publish_camera_info(camera)
+        time.sleep(0.2)
+        # warm-up frame (first-call costs: torch, OpenCV), not counted
+        client.publish_image(frames[0], time.time())
+        client.wait_for(lambda: len(client.tracks) >= 1, 60.0, "the warm-up frame")
+        with client.lock:
+            client.tracks.clear()
+        start = time.time()
+        sent = 0
+        for i, frame in enumerate(frames):
+            stamp = time.time()
+            client.publish_camera_info(camera)
+            client.publish_image(frame, stamp)
+            sent += 1
+            if mode == "paced":
+                client.wait_for_tracks(stamp, timeout=60.0)
+            else:
+                time.sleep(max(0.0, start + (i + 1) / 7.0 - time.time()))
+        if mode == "live":
+            time.sleep(5.0)  # let the last frame in the mailbox finish
+        elapsed = time.time() - start
+        lat = latencies(client)
+        time.sleep(1.5)
+        diag = client.latest_diagnostics()
+    finally:
+        client.close()
+        rc = proc.stop()
+    if rc != 0:
+        raise SystemExit(f"node exited with {rc}; log: {proc.log_path}")
+    processed = len(lat)
+    return {
+        "mode": mode,
+        "sent": sent,
+        "processed": processed,
+        "fps": processed / elapsed,
+        "dropped": int(diag.get("frames_dropped", -1)),
+        "lat_median": float(np.median(lat)) * 1000,
+        "lat_p95": float(np.percentile(lat, 95)) * 1000,
+        "stages": {s: float(diag.get(f"{s}_ms_median", "nan")) for s in STAGES},
+    }
+
+
+def run_soak(args, camera_small: CameraIntrinsics, frames: list[np.ndarray]):
+    proc = TrackerNodeProcess(
+        params_file=REPO / "config" / "tracker.yaml",
+        params={"frame_rate": 7.0, "hog_upscale": 1.1, "cost": "iou", "log_period": 30.0},
+        remaps={"__ns": "/soak"},
+        log_path=args.log_dir / "node_soak.log",
+    ).start()
+    client = NodeClient(namespace="/soak")
+    samples: list[tuple[int, float]] = []
+    lost = 0
+    try:
+        client.wait_for_node(timeout=90)
+        node_proc = psutil.Process(proc.proc.pid)
+        client.publish_camera_info(camera_small)
+        time.sleep(0.2)
+        samples.append((0, node_proc.memory_info().rss / 2**20))
+        start = time.time()
+        for i in range(args.soak_frames):
+            stamp = start + i / 7.0  # video time: velocities stay meaningful
+            client.publish_image(frames[i % len(frames)], stamp)
+            try:
+                client.wait_for_tracks(stamp, timeout=0.5, poll=0.001)
+            except TimeoutError:
+                lost += 1
+            if (i + 1) % 1000 == 0:
+                samples.append((i + 1, node_proc.memory_info().rss / 2**20))
+                with client.lock:  # keep this process' own memory flat
+                    client.tracks.clear()
+                    client.markers.clear()
+                    client.diagnostics.clear()
+                print(f"  soak {i + 1}/{args.soak_frames}: node RSS {samples[-1][1]:.1f} MiB")
+        elapsed = time.time() - start
+        if samples[-1][0] != args.soak_frames:
+            samples.append((args.soak_frames, node_proc.memory_info().rss / 2**20))
+        time.sleep(1.5)
+        diag = client.latest_diagnostics()
+    finally:
+        client.close()
+        rc = proc.stop()
+    if rc != 0:
+        raise SystemExit(f"soak node exited with {rc}; log: {proc.log_path}")
+    return {
+        "frames": args.soak_frames,
+        "seconds": elapsed,
+        "lost": lost,
+        "samples": samples,
+        "processed": int(diag.get("frames_processed", -1)),
+        "rejected": int(diag.get("inputs_rejected", -1)),
+        "failed": int(diag.get("frames_failed", -1)),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--live-frames", type=int, default=60)
+    parser.add_argument("--paced-frames", type=int, default=15)
+    parser.add_argument("--soak-frames", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--log-dir", type=Path, default=Path("/tmp"))
+    args = parser.parse_args()
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
+
+    video = args.data / "PETS09-S2L1.avi"
+    camera = CameraIntrinsics.from_yaml(args.data / "calibration/PETS09-S2L1.camera_info.yaml")
+    n = max(args.live_frames, args.paced_frames)
+    frames = read_frames(video, n)
+    results = []
+    for mode, count in (("paced", args.paced_frames), ("live", args.live_frames)):
+        if count > 0:
+            print(f"PETS09 {mode}: {count} frames ...")
+            results.append(run_pets(args, camera, frames[:count], mode, f"/bench_{mode}"))
+            print(f"  {results[-1]}")
+    soak = None
+    if args.soak_frames > 0:
+        small = read_frames(video, 795, (160, 120))
+        s = 160 / camera.width
+        cam_small = CameraIntrinsics(
+            camera.fx * s, camera.fy * s, camera.cx * s, camera.cy * s, 160, 120
+        )
+        print(f"soak: {args.soak_frames} frames at 160x120 ...")
+        soak = run_soak(args, cam_small, small)
+
+    md = [
+        "## tracker_node over DDS (bench/node_throughput.py)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs "
+        f"(load average at the end {os.getloadavg()[0]:.1f}); Fast DDS, node and publisher in "
+        "two processes on one host. Node: config/tracker.yaml defaults (HOG at 2x, pinhole, "
+        "ByteTrack + TrackFlow), frame_rate 7, PETS09-S2L1 768x576 with its CameraInfo, "
+        "reliable input QoS (see the README on best-effort and large images).",
+        "",
+        "| mode | frames sent | processed | processed fps | dropped (node) | latency median ms "
+        "| latency p95 ms | " + " | ".join(f"{s} ms" for s in STAGES) + " |",
+        "|---" * (7 + len(STAGES)) + "|",
+    ]
+    for r in results:
+        md.append(
+            f"| {r['mode']} | {r['sent']} | {r['processed']} | {r['fps']:.2f} | {r['dropped']} "
+            f"| {r['lat_median']:.0f} | {r['lat_p95']:.0f} | "
+            + " | ".join(f"{r['stages'][s]:.1f}" for s in STAGES)
+            + " |"
+        )
+    md += [
+        "",
+        "*live*: frames published at 7 fps whatever the node does (a camera); the node "
+        "processes the newest and drops the rest, so latency stays about one processing time. "
+        "*paced*: the next frame is sent when the previous one's tracks arrive (no drops). "
+        "Latency: image stamp (publish time) -> TrackedPersonArray received by the other "
+        "process. Stage columns: the node's medians over its last 100 frames (/diagnostics); "
+        "total = image received -> tracks published.",
+    ]
+    if soak is not None:
+        (_, first), (_, last) = soak["samples"][0], soak["samples"][-1]
+        warm = soak["samples"][1][1] if len(soak["samples"]) > 1 else first
+        md += [
+            "",
+            f"Soak: {soak['frames']} frames of PETS09 shrunk to 160x120 (HOG at 1.1x, IoU "
+            f"cost, best-effort QoS) in {soak['seconds']:.0f} s; node processed "
+            f"{soak['processed']}, failed {soak['failed']}; {soak['lost']} frames got no "
+            "tracks within 0.5 s (lost on the wire or dropped).",
+            "",
+            "| frames | " + " | ".join(str(k) for k, _ in soak["samples"]) + " |",
+            "|---" * (len(soak["samples"]) + 1) + "|",
+            "| node RSS MiB | " + " | ".join(f"{v:.1f}" for _, v in soak["samples"]) + " |",
+            "",
+            f"Resident memory: {first:.1f} MiB at start, {warm:.1f} MiB after 1000 frames, "
+            f"{last:.1f} MiB at the end: growth {last - first:+.1f} MiB over the run, "
+            f"{last - warm:+.1f} MiB after warm-up.",
+        ]
+    text = "\n".join(md)
+    print(text)
+    write_section(args.out, "node_throughput", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
