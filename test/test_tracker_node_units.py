@@ -299,3 +299,46 @@ def test_pipeline_parameters_mirror_the_pipeline_config_defaults():
         "hog_upscale",
     }
     assert not live & fixed
+
+
+# ----------------------------------------------------------------- the node object in-process
+def _node(**overrides):
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from trackflow_ros.ros.tracker_node import TrackerNode
+
+    if not rclpy.ok():
+        rclpy.init()
+    params = [Parameter(k, value=v) for k, v in overrides.items()]
+    return TrackerNode(parameter_overrides=params)
+
+
+def test_fallback_intrinsics_then_camera_info_and_a_single_warning_without_either():
+    node = _node(fallback_fx=1000.0, fallback_fy=1000.0)
+    try:
+        cam = node._camera_for(640, 480)
+        assert (cam.fx, cam.cx, cam.cy) == (1000.0, 320.0, 240.0)
+        info = CameraInfo(width=640, height=480)
+        info.k = np.array([800.0, 0, 300, 0, 800.0, 200, 0, 0, 1])
+        node._on_camera_info(info)
+        assert node._camera_for(640, 480).fx == 800.0  # a valid camera_info wins
+        info.k = np.array([np.nan, 0, 300, 0, 800.0, 200, 0, 0, 1])
+        node._on_camera_info(info)  # ignored: the previous one stays
+        assert node._camera_for(640, 480).fx == 800.0
+        assert node._stats.rejected == 1
+    finally:
+        node.destroy_node()
+    node = _node()
+    try:
+        assert node._camera_for(640, 480) is None and node._warned_no_camera
+        assert node._camera_for(640, 480) is None  # warned once only (flag stays set)
+    finally:
+        node.destroy_node()
+
+
+def test_parameter_values_out_of_range_or_of_a_wrong_choice_stop_the_node_with_the_name():
+    with pytest.raises(ValueError, match="qos_reliability must be one of"):
+        _node(qos_reliability="sometimes")
+    with pytest.raises(ValueError, match="parameter qos_depth"):
+        _node(qos_depth=0)
