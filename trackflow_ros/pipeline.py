@@ -442,6 +442,8 @@ class Pipeline:
             if part is not None and hasattr(part, "reset"):
                 part.reset()
         if self.cost is not None and hasattr(self.cost, "_encoded"):
+            # TrackFlow caches history summaries by track id; ids restart at 1 after a reset,
+            # so a stale summary could be taken for a new track of the same id and frame
             self.cost._encoded.clear()
 
     # -- the frame ------------------------------------------------------------------------
