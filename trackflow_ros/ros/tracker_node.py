@@ -35,7 +35,6 @@ counted and reported the same way and the next frame is processed normally.
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import threading
 import time
@@ -73,6 +72,7 @@ from trackflow_ros.ros.image_conversion import ImageError, bgr_to_image, check_i
 from trackflow_ros.ros.node_stats import NodeStats
 from trackflow_ros.ros.parameters import NODE_PARAMS, ParamSpec, pipeline_param_specs
 from trackflow_ros.ros.throttled_log import ThrottledWarnings
+from trackflow_ros.viz import Trails, draw_tracks
 
 NODE_NAME = "tracker_node"
 OUTPUT_QOS = QoSProfile(
@@ -135,7 +135,7 @@ class TrackerNode(LifecycleNode):
         self._warned_no_camera = False
         self._last_stamp: float | None = None
         self._markers = MarkerBuilder()
-        self._trails: dict[int, deque[tuple[float, float]]] = {}
+        self._trails = Trails(length=TRAIL_LENGTH)
         self._recent_images: deque[Image] = deque(maxlen=8)  # external detections: pair by stamp
         self._last_log = time.monotonic()
         self._pubs: dict[str, Any] = {}
@@ -263,9 +263,11 @@ class TrackerNode(LifecycleNode):
             reliability=reliability,
             durability=DurabilityPolicy.VOLATILE,
         )
+        # camera_info first: when both are ready in one executor pass, the calibration that
+        # came with an image is then in place before the image reaches the worker
         self._subs = [
-            self.create_subscription(Image, "image", self._on_image, sensor_qos),
             self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, sensor_qos),
+            self.create_subscription(Image, "image", self._on_image, sensor_qos),
         ]
         if self._pipeline.config.detector == "external":
             self._subs.append(
@@ -316,7 +318,7 @@ class TrackerNode(LifecycleNode):
         self._pipeline = None
         self._configured = False
         self._last_stamp = None
-        self._trails.clear()
+        self._trails = Trails(length=TRAIL_LENGTH)
 
     def _stop_worker(self) -> None:
         self._stop.set()
@@ -427,7 +429,7 @@ class TrackerNode(LifecycleNode):
                 "loop?): tracks reset"
             )
             self._pipeline.reset()
-            self._trails.clear()
+            self._trails = Trails(length=TRAIL_LENGTH)
         self._last_stamp = stamp
         self._swap_in_live_changes()
         result = self._pipeline.process(image_bgr, stamp, camera, frame.detections)
@@ -458,24 +460,11 @@ class TrackerNode(LifecycleNode):
             pubs["detections3d"].publish(
                 tracks_to_detection3d_array(persons, header, height, PERSON_DIAMETER_M)
             )
-        self._update_trails(persons)
+        trails = self._trails.update(persons)  # every frame, so trails have no gaps
         want_image = self._param("publish_image") or pubs["image"].get_subscription_count() > 0
         if want_image and image_bgr is not None:
-            from trackflow_ros.viz import draw_tracks
-
-            annotated = draw_tracks(image_bgr, persons, trails=self._trails)
+            annotated = draw_tracks(image_bgr, persons, trails=trails)
             pubs["image"].publish(bgr_to_image(annotated, header))
-
-    def _update_trails(self, persons: list[Any]) -> None:
-        alive = set()
-        for p in persons:
-            x1, _, x2, y2 = (float(v) for v in np.asarray(p.box)[:4])
-            trail = self._trails.setdefault(int(p.id), deque(maxlen=TRAIL_LENGTH))
-            if math.isfinite(x1 + x2 + y2):
-                trail.append(((x1 + x2) / 2.0, y2))
-            alive.add(int(p.id))
-        for dead in set(self._trails) - alive:
-            del self._trails[dead]
 
     # ---------------------------------------------------------------------------- diagnostics
     def _on_timer(self) -> None:
