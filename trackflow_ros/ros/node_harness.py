@@ -245,6 +245,18 @@ class NodeClient:
         assert msg is not None
         return msg
 
+    def call(self, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
+        """A service call from this client's node (the background executor completes it)."""
+        cli = self.node.create_client(srv_type, name)
+        try:
+            if not cli.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"service {name} not available within {timeout} s")
+            future = cli.call_async(request)
+            self.wait_for(future.done, timeout, f"a reply from {name}", poll=0.001)
+            return future.result()
+        finally:
+            self.node.destroy_client(cli)
+
     def latest_diagnostics(self) -> dict[str, str]:
         """Key/values of the newest DiagnosticStatus from a tracker node."""
         with self.lock:
