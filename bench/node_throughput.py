@@ -10,9 +10,11 @@
      the node's maximum throughput, and its latency without waiting in the mailbox.
    Per-stage medians (detect, distance, associate, publish) come from the node's
    /diagnostics.
-2. Soak: 10,000 small frames (PETS09 frames shrunk to 160x120, HOG at 1.1x so that it still
-   scans, IoU cost), best-effort default QoS, each published when the previous one's tracks
-   arrived (or after 0.5 s); the node's resident memory (psutil) is sampled along the way.
+2. Soak: 10,000 small synthetic frames (240x160: a PETS09 background with two real PETS09
+   people pasted at HOG size, walking across and wrapping around, so tracks are born and die
+   all the time), default pipeline (HOG 1x, ByteTrack + TrackFlow), best-effort default QoS,
+   each frame published when the previous one's tracks arrived (or after 0.5 s); the node's
+   resident memory (psutil) is sampled along the way.
 
 The 768x576 frames go over a reliable subscription (qos_reliability: reliable): with
 best-effort, Fast DDS on this host loses most frames over ~1 MB (see the README).
@@ -63,6 +65,32 @@ def read_frames(video: Path, n: int, size: tuple[int, int] | None = None) -> lis
         frames.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if size else frame)
     cap.release()
     return frames
+
+
+class WalkingPeople:
+    """Frame i of a synthetic stream: two real PETS09 people (cut from frame 1 around their
+    ground-truth boxes, scaled to ~145 px so that HOG at 1x finds them) walking 3 px per frame
+    across a PETS09 background, wrapping around at the border."""
+
+    SIZE = (240, 160)
+
+    def __init__(self, first_frame: np.ndarray) -> None:
+        self.background = cv2.resize(first_frame[300:500, 0:300], self.SIZE)
+        self.people = []
+        for x, y, w, h in ((258, 219, 33, 89), (633, 242, 42, 81)):  # gt ids 15 and 19
+            m = 12
+            crop = first_frame[y - m : y + h + m, x - m : x + w + m]
+            scale = 145 / crop.shape[0]
+            self.people.append(cv2.resize(crop, None, fx=scale, fy=scale))
+
+    def __call__(self, i: int) -> np.ndarray:
+        img = self.background.copy()
+        width = self.SIZE[0]
+        for k, person in enumerate(self.people):
+            x = (3 * i + 120 * k) % (width - person.shape[1])
+            y = 5 + 5 * k
+            img[y : y + person.shape[0], x : x + person.shape[1]] = person
+        return img
 
 
 def latencies(client: NodeClient) -> np.ndarray:
@@ -131,16 +159,18 @@ def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str
     }
 
 
-def run_soak(args, camera_small: CameraIntrinsics, frames: list[np.ndarray]):
+def run_soak(args, camera_small: CameraIntrinsics, make_frame: WalkingPeople):
     proc = TrackerNodeProcess(
         params_file=REPO / "config" / "tracker.yaml",
-        params={"frame_rate": 7.0, "hog_upscale": 1.1, "cost": "iou", "log_period": 30.0},
+        params={"frame_rate": 7.0, "hog_upscale": 1.0, "log_period": 30.0},
         remaps={"__ns": "/soak"},
         log_path=args.log_dir / "node_soak.log",
     ).start()
     client = NodeClient(namespace="/soak")
     samples: list[tuple[int, float]] = []
     lost = 0
+    ids: set[int] = set()
+    persons = 0
     try:
         client.wait_for_node(timeout=90)
         node_proc = psutil.Process(proc.proc.pid)
@@ -150,9 +180,11 @@ def run_soak(args, camera_small: CameraIntrinsics, frames: list[np.ndarray]):
         start = time.time()
         for i in range(args.soak_frames):
             stamp = start + i / 7.0  # video time: velocities stay meaningful
-            client.publish_image(frames[i % len(frames)], stamp)
+            client.publish_image(make_frame(i), stamp)
             try:
-                client.wait_for_tracks(stamp, timeout=0.5, poll=0.001)
+                msg = client.wait_for_tracks(stamp, timeout=0.5, poll=0.001)
+                ids.update(p.id for p in msg.persons)
+                persons += len(msg.persons)
             except TimeoutError:
                 lost += 1
             if (i + 1) % 1000 == 0:
@@ -180,6 +212,8 @@ def run_soak(args, camera_small: CameraIntrinsics, frames: list[np.ndarray]):
         "processed": int(diag.get("frames_processed", -1)),
         "rejected": int(diag.get("inputs_rejected", -1)),
         "failed": int(diag.get("frames_failed", -1)),
+        "ids": len(ids),
+        "persons_per_frame": persons / max(1, args.soak_frames - lost),
     }
 
 
@@ -197,7 +231,7 @@ def main() -> int:
 
     video = args.data / "PETS09-S2L1.avi"
     camera = CameraIntrinsics.from_yaml(args.data / "calibration/PETS09-S2L1.camera_info.yaml")
-    n = max(args.live_frames, args.paced_frames)
+    n = max(args.live_frames, args.paced_frames, 1)
     frames = read_frames(video, n)
     results = []
     for mode, count in (("paced", args.paced_frames), ("live", args.live_frames)):
@@ -207,13 +241,10 @@ def main() -> int:
             print(f"  {results[-1]}")
     soak = None
     if args.soak_frames > 0:
-        small = read_frames(video, 795, (160, 120))
-        s = 160 / camera.width
-        cam_small = CameraIntrinsics(
-            camera.fx * s, camera.fy * s, camera.cx * s, camera.cy * s, 160, 120
-        )
-        print(f"soak: {args.soak_frames} frames at 160x120 ...")
-        soak = run_soak(args, cam_small, small)
+        walking = WalkingPeople(frames[0])
+        cam_small = CameraIntrinsics(400.0, 400.0, 120.0, 80.0, *WalkingPeople.SIZE)
+        print(f"soak: {args.soak_frames} synthetic frames at 240x160 ...")
+        soak = run_soak(args, cam_small, walking)
 
     md = [
         "## tracker_node over DDS (bench/node_throughput.py)",
@@ -258,10 +289,12 @@ def main() -> int:
         warm = soak["samples"][1][1] if len(soak["samples"]) > 1 else first
         md += [
             "",
-            f"Soak: {soak['frames']} frames of PETS09 shrunk to 160x120 (HOG at 1.1x, IoU "
-            f"cost, best-effort QoS) in {soak['seconds']:.0f} s; node processed "
+            f"Soak: {soak['frames']} synthetic 240x160 frames (two real PETS09 people pasted "
+            "at HOG size walking across a PETS09 background and wrapping around; HOG 1x, "
+            f"ByteTrack + TrackFlow, best-effort QoS) in {soak['seconds']:.0f} s; node processed "
             f"{soak['processed']}, failed {soak['failed']}; {soak['lost']} frames got no "
-            "tracks within 0.5 s (lost on the wire or dropped).",
+            f"tracks within 0.5 s (lost on the wire or dropped); {soak['ids']} track ids were "
+            f"born, {soak['persons_per_frame']:.2f} persons per frame on average.",
             "",
             "| frames | " + " | ".join(str(k) for k, _ in soak["samples"]) + " |",
             "|---" * (len(soak["samples"]) + 1) + "|",

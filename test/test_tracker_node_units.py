@@ -342,3 +342,5 @@ def test_parameter_values_out_of_range_or_of_a_wrong_choice_stop_the_node_with_t
         _node(qos_reliability="sometimes")
     with pytest.raises(ValueError, match="parameter qos_depth"):
         _node(qos_depth=0)
+    with pytest.raises(ValueError, match=r"hog_upscale.*decimal point"):
+        _node(hog_upscale=2)

@@ -155,9 +155,12 @@ class TrackerNode(LifecycleNode):
             try:
                 self.declare_parameter(spec.name, spec.default, spec.descriptor())
             except Exception as exc:  # a params-file value of the wrong type or out of range
+                hint = ""
+                if isinstance(spec.default, float) and "'INTEGER'" in str(exc):
+                    hint = f" Write it with a decimal point, e.g. {spec.name}: 2.0."
                 raise ValueError(
                     f"parameter {spec.name}: {exc} (default {spec.default!r}; "
-                    f"{spec.descriptor().description})"
+                    f"{spec.descriptor().description}){hint}"
                 ) from exc
             problem = spec.check(self.get_parameter(spec.name).value)
             if problem:
