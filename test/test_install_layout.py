@@ -14,7 +14,16 @@ import sys
 import sysconfig
 from pathlib import Path
 
-SOURCES = ["CMakeLists.txt", "package.xml", "msg", "trackflow_ros", "scripts", "launch", "config", "rviz"]
+SOURCES = [
+    "CMakeLists.txt",
+    "package.xml",
+    "msg",
+    "trackflow_ros",
+    "scripts",
+    "launch",
+    "config",
+    "rviz",
+]
 
 
 def test_cmake_install_matches_what_ros2_run_and_launch_expect(repo_root, tmp_path):

@@ -23,6 +23,7 @@ from rcl_interfaces.srv import GetParameters, SetParameters
 from visualization_msgs.msg import Marker
 
 from trackflow_ros.distance.pinhole import CameraIntrinsics
+from trackflow_ros.ros.image_conversion import image_to_bgr
 from trackflow_ros.ros.node_harness import (
     NodeClient,
     TrackerNodeProcess,
@@ -87,6 +88,7 @@ def pets_node(repo_root, tmp_path_factory):
         log_path=log,
     ).start()
     client = NodeClient(namespace="/t1", image_topic="/t1/camera/image_raw")
+    client.subscribe_images("/t1")  # a subscriber turns the annotated image on
     try:
         client.wait_for_node(timeout=60)
         yield proc, client
@@ -132,7 +134,8 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     t0 = time.time()
     received = []
     for i, frame in enumerate(frames):
-        client.publish_camera_info(camera, frame_id="pets_camera")
+        if i > 0:  # the first frame comes before any calibration
+            client.publish_camera_info(camera, frame_id="pets_camera")
         stamp = t0 + i / 7.0
         client.publish_image(frame, stamp, frame_id="pets_camera")
         msg = client.wait_for_tracks(stamp, timeout=30.0)
@@ -156,6 +159,11 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     for gt_id, hits in long_followed.items():
         assert len({track_id for _, track_id in hits}) == 1, (gt_id, hits)
 
+    # no camera_info yet (and no fallback_fx/fy): NaN 3D fields, and one warning saying so
+    assert received[0].persons
+    assert all(np.isnan(p.distance) and np.isnan(p.position.z) for p in received[0].persons)
+    assert proc.log().count("no valid camera_info yet") == 1
+
     # with the PETS09 calibration every person gets a distance in the scene's 13-39 m range
     last = received[-1]
     assert last.persons
@@ -177,7 +185,25 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     assert bodies == {p.id for p in last.persons}
     assert all(m.type == Marker.CYLINDER for m in markers.markers if m.ns == "person")
     assert any(text.startswith(f"id {last.persons[0].id} d=") for text in labels)
-    assert any(m.ns == "velocity" and m.type == Marker.ARROW for m in markers.markers)
+    with client.lock:  # velocity arrows once a track has two positions
+        arrows = [m for _, a in client.markers for m in a.markers if m.ns == "velocity"]
+    assert arrows and all(m.type == Marker.ARROW and len(m.points) == 2 for m in arrows)
+
+    # the annotated image (published because this client subscribes to it)
+    client.wait_for(
+        lambda: any(m.header.stamp == last.header.stamp for _, m in client.images),
+        10.0,
+        "the annotated image of the last frame",
+    )
+    annotated = next(m for _, m in client.images if m.header.stamp == last.header.stamp)
+    drawn = image_to_bgr(annotated)
+    assert drawn.shape == frames[-1].shape and annotated.header.frame_id == "pets_camera"
+    changed = np.any(drawn != frames[-1], axis=2)
+    p = last.persons[0]
+    x1, y1 = int(p.bbox_x), int(p.bbox_y)
+    x2, y2 = int(p.bbox_x + p.bbox_width), int(p.bbox_y + p.bbox_height)
+    assert changed[max(y1 - 3, 0) : y2 + 3, max(x1 - 3, 0) : x2 + 3].any()  # its box is drawn
+    assert changed.mean() < 0.2  # an annotation, not a different picture
 
     # tracks die on empty frames: their markers are deleted, nothing re-added
     black = np.zeros_like(frames[0])
@@ -274,3 +300,88 @@ def test_slow_pipeline_drops_frames_instead_of_queueing(tmp_path, repo_root):
     # no backlog: a queue would make the last outputs ~len(sent) * delay = 30 s old
     assert max(ages) < delay + 1.0, ages
     assert outputs[-1][1] == pytest.approx(sent[-1], abs=1e-6)  # the newest frame, not a stale one
+
+
+def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root):
+    """What a lifecycle manager does: configure and activate through the node's services;
+    fixed parameters are accepted while unconfigured and refused once configured."""
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    proc = TrackerNodeProcess(
+        params_file=repo_root / "config" / "tracker.yaml",
+        params={**FAST_HOG, "cost": "iou", "autostart": False},
+        remaps={"__ns": "/t4"},
+        log_path=tmp_path / "node.log",
+    ).start()
+    client = NodeClient(namespace="/t4")
+    node = "/t4/tracker_node"
+
+    def transition(transition_id: int) -> bool:
+        request = ChangeState.Request(transition=Transition(id=transition_id))
+        return call(client, ChangeState, f"{node}/change_state", request, timeout=60).success
+
+    def set_tracker(value: str):
+        request = SetParameters.Request(parameters=[param_msg("tracker", value)])
+        return call(client, SetParameters, f"{node}/set_parameters", request).results[0]
+
+    image = np.full((120, 160, 3), 90, np.uint8)
+    try:
+        state = call(client, GetState, f"{node}/get_state", GetState.Request(), timeout=60)
+        assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+        assert client.image_pub.get_subscription_count() == 0  # not subscribed yet
+        assert set_tracker("sort").successful  # unconfigured: fixed parameters may change
+        assert transition(Transition.TRANSITION_CONFIGURE)
+        assert transition(Transition.TRANSITION_ACTIVATE)
+        refused = set_tracker("ocsort")
+        assert not refused.successful and "cannot change" in refused.reason
+        client.wait_for_node(timeout=30)
+        stamp = time.time()
+        client.publish_image(image, stamp)
+        try:
+            client.wait_for_tracks(stamp, timeout=3.0)
+        except TimeoutError:  # best-effort: the first frame after matching may be lost
+            stamp = time.time()
+            client.publish_image(image, stamp)
+            client.wait_for_tracks(stamp, timeout=10.0)
+        # a stamp going back (a rosbag looping) resets the tracks instead of breaking velocities
+        back = stamp - 60.0
+        client.publish_image(image, back)
+        client.wait_for_tracks(back, timeout=10.0)
+        assert transition(Transition.TRANSITION_DEACTIVATE)
+        client.wait_for(
+            lambda: client.image_pub.get_subscription_count() == 0, 10.0, "unsubscribing"
+        )
+        late = time.time()
+        client.publish_image(image, late)
+        time.sleep(1.0)
+        assert client.tracks_for(late) is None  # inactive: nothing processed
+    finally:
+        client.close()
+        rc = proc.stop()
+    assert rc == 0
+    log = proc.log()
+    assert "tracker sort" in log  # configured with the value set while unconfigured
+    assert "image time went back" in log and "tracks reset" in log
+    assert "Traceback" not in log
+
+
+def test_external_detector_without_vision_msgs_is_refused_with_the_reason(tmp_path, repo_root):
+    try:
+        import vision_msgs  # noqa: F401
+    except ImportError:
+        pass
+    else:  # where vision_msgs exists the node would run; this test is about its absence
+        pytest.skip("vision_msgs is installed here")
+    proc = TrackerNodeProcess(
+        params_file=repo_root / "config" / "tracker.yaml",
+        params={"detector": "external"},
+        log_path=tmp_path / "node.log",
+    ).start()
+    proc.proc.wait(timeout=60)
+    proc.stop()
+    log = proc.log()
+    assert proc.returncode == 1, log
+    assert "vision_msgs is not installed" in log
+    assert "detector 'external' takes vision_msgs/Detection2DArray" in log
+    assert "Traceback" not in log

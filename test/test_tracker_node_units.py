@@ -4,6 +4,7 @@ message and marker conversion, the one-slot mailbox, throttled warnings, paramet
 from __future__ import annotations
 
 import math
+import re
 import threading
 from types import SimpleNamespace
 
@@ -33,7 +34,12 @@ from trackflow_ros.ros.image_conversion import (
     image_to_bgr,
 )
 from trackflow_ros.ros.node_stats import NodeStats
-from trackflow_ros.ros.parameters import NODE_PARAMS, all_param_specs, pipeline_param_specs
+from trackflow_ros.ros.parameters import (
+    COMMENTED_IN_PARAMS_FILE,
+    NODE_PARAMS,
+    all_param_specs,
+    pipeline_param_specs,
+)
 from trackflow_ros.ros.throttled_log import ThrottledWarnings
 
 
@@ -264,13 +270,15 @@ def test_every_parameter_has_a_description_a_range_where_numeric_and_is_in_the_c
         assert len(desc.description) > 20, spec.name
         if desc.type in (ParameterType.PARAMETER_INTEGER, ParameterType.PARAMETER_DOUBLE):
             assert desc.integer_range or desc.floating_point_range, spec.name
-    config = yaml.safe_load((repo_root / "config" / "tracker.yaml").read_text())
-    params = config["tracker_node"]["ros__parameters"]
-    assert sorted(params) == sorted(names)
     text = (repo_root / "config" / "tracker.yaml").read_text()
-    for name in names:  # each one documented by a comment right above it
-        before = text.split(f"\n    {name}:")[0].rstrip().splitlines()[-1]
-        assert before.strip().startswith("#"), name
+    params = yaml.safe_load(text)["tracker_node"]["ros__parameters"]
+    listed = set(params) | {n for n in COMMENTED_IN_PARAMS_FILE if f"    # {n}: " in text}
+    assert sorted(listed) == sorted(names)
+    lines = text.splitlines()
+    for name in names:  # each one under a comment (or in a group of parameters under one)
+        i = next(k for k, line in enumerate(lines) if re.match(rf"    (# )?{name}:", line))
+        above = lines[i - 1].strip()
+        assert above.startswith("#") or re.match(r"\w+: ", above), name
 
 
 def test_pipeline_parameters_mirror_the_pipeline_config_defaults():
@@ -280,5 +288,59 @@ def test_pipeline_parameters_mirror_the_pipeline_config_defaults():
     for spec in specs:
         assert spec.default == getattr(defaults, spec.name), spec.name
     live = {s.name for s in (*NODE_PARAMS, *specs) if s.live}
-    assert {"detector_score_threshold", "hog_upscale", "publish_image"} <= live
-    assert not live & {"detector", "tracker", "cost", "device", "qos_depth", "trackflow_weights"}
+    assert {"detector_score_threshold", "detector_nms_iou", "publish_image"} <= live
+    fixed = {
+        "detector",
+        "tracker",
+        "cost",
+        "device",
+        "qos_depth",
+        "trackflow_weights",
+        "hog_upscale",
+    }
+    assert not live & fixed
+
+
+# ----------------------------------------------------------------- the node object in-process
+def _node(**overrides):
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from trackflow_ros.ros.tracker_node import TrackerNode
+
+    if not rclpy.ok():
+        rclpy.init()
+    params = [Parameter(k, value=v) for k, v in overrides.items()]
+    return TrackerNode(parameter_overrides=params)
+
+
+def test_fallback_intrinsics_then_camera_info_and_a_single_warning_without_either():
+    node = _node(fallback_fx=1000.0, fallback_fy=1000.0)
+    try:
+        cam = node._camera_for(640, 480)
+        assert (cam.fx, cam.cx, cam.cy) == (1000.0, 320.0, 240.0)
+        info = CameraInfo(width=640, height=480)
+        info.k = np.array([800.0, 0, 300, 0, 800.0, 200, 0, 0, 1])
+        node._on_camera_info(info)
+        assert node._camera_for(640, 480).fx == 800.0  # a valid camera_info wins
+        info.k = np.array([np.nan, 0, 300, 0, 800.0, 200, 0, 0, 1])
+        node._on_camera_info(info)  # ignored: the previous one stays
+        assert node._camera_for(640, 480).fx == 800.0
+        assert node._stats.rejected == 1
+    finally:
+        node.destroy_node()
+    node = _node()
+    try:
+        assert node._camera_for(640, 480) is None and node._warned_no_camera
+        assert node._camera_for(640, 480) is None  # warned once only (flag stays set)
+    finally:
+        node.destroy_node()
+
+
+def test_parameter_values_out_of_range_or_of_a_wrong_choice_stop_the_node_with_the_name():
+    with pytest.raises(ValueError, match="qos_reliability must be one of"):
+        _node(qos_reliability="sometimes")
+    with pytest.raises(ValueError, match="parameter qos_depth"):
+        _node(qos_depth=0)
+    with pytest.raises(ValueError, match=r"hog_upscale.*decimal point"):
+        _node(hog_upscale=2)

@@ -197,12 +197,14 @@ class NodeClient:
         except Exception:  # context shut down under us while closing
             pass
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    def wait_for(
+        self, condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.02
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-            time.sleep(0.02)
+            time.sleep(poll)
 
     def wait_for_node(self, timeout: float = 60.0) -> None:
         """Until the node subscribes to our image and camera_info and publishes tracks."""
@@ -233,11 +235,27 @@ class NodeClient:
                     return msg
         return None
 
-    def wait_for_tracks(self, stamp: float, timeout: float = 30.0) -> TrackedPersonArray:
-        self.wait_for(lambda: self.tracks_for(stamp) is not None, timeout, f"tracks of {stamp}")
+    def wait_for_tracks(
+        self, stamp: float, timeout: float = 30.0, poll: float = 0.02
+    ) -> TrackedPersonArray:
+        self.wait_for(
+            lambda: self.tracks_for(stamp) is not None, timeout, f"tracks of {stamp}", poll
+        )
         msg = self.tracks_for(stamp)
         assert msg is not None
         return msg
+
+    def call(self, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
+        """A service call from this client's node (the background executor completes it)."""
+        cli = self.node.create_client(srv_type, name)
+        try:
+            if not cli.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"service {name} not available within {timeout} s")
+            future = cli.call_async(request)
+            self.wait_for(future.done, timeout, f"a reply from {name}", poll=0.001)
+            return future.result()
+        finally:
+            self.node.destroy_client(cli)
 
     def latest_diagnostics(self) -> dict[str, str]:
         """Key/values of the newest DiagnosticStatus from a tracker node."""

@@ -178,9 +178,10 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
 )
 
 _UNIT = (0.0, 1.0)
-# Descriptions, ranges, choices and liveness of the pipeline's fields (PipelineConfig has no
-# field metadata; when it gains some, that wins). A field missing here still becomes a
-# parameter, with a generic description. "live" ones are applied by ``apply_live_changes``.
+# Descriptions, ranges and choices of the pipeline's fields (PipelineConfig has no field
+# metadata; when it gains some, that wins). A field missing here still becomes a parameter,
+# with a generic description. Which ones may change live is the pipeline's
+# ``LIVE_PARAMETERS`` (applied by ``Pipeline.reconfigure``).
 PIPELINE_HINTS: dict[str, dict[str, Any]] = {
     "detector": {
         "description": "Person detector: built-in OpenCV HOG (no weights), an ONNX model, or "
@@ -190,38 +191,31 @@ PIPELINE_HINTS: dict[str, dict[str, Any]] = {
     "detector_score_threshold": {
         "description": "Minimum detector score (0..1) of a reported detection.",
         "range": _UNIT,
-        "live": True,
     },
     "detector_nms_iou": {
         "description": "IoU above which the weaker of two overlapping detections is removed.",
         "range": _UNIT,
-        "live": True,
     },
     "hog_upscale": {
         "description": "HOG: enlarge the frame by this factor before detecting (finds people "
         "smaller than its 128 px window; cost grows with its square).",
         "range": (0.1, 8.0),
-        "live": True,
     },
     "hog_win_stride": {
         "description": "HOG: sliding-window step (px of the upscaled frame).",
         "range": (1, 64),
-        "live": True,
     },
     "hog_scale": {
         "description": "HOG: image pyramid step between scales (> 1).",
         "range": (1.001, 2.0),
-        "live": True,
     },
     "hog_box_width_fraction": {
         "description": "HOG: fraction of the window's width the person fills (box tightening).",
         "range": (0.01, 1.0),
-        "live": True,
     },
     "hog_box_height_fraction": {
         "description": "HOG: fraction of the window's height the person fills.",
         "range": (0.01, 1.0),
-        "live": True,
     },
     "onnx_model_path": {"description": "ONNX detector: path of the YOLOX/YOLOv8 .onnx file."},
     "onnx_format": {
@@ -251,7 +245,6 @@ PIPELINE_HINTS: dict[str, dict[str, Any]] = {
     "person_height": {
         "description": "Assumed person height (m) for pinhole distances and RViz markers.",
         "range": (0.5, 2.5),
-        "live": True,
     },
     "distsynth_weights": {"description": "DistSynth checkpoint path (distance: distsynth)."},
     "distsynth_clip_length": {
@@ -282,10 +275,19 @@ PIPELINE_HINTS: dict[str, dict[str, Any]] = {
         "description": "Camera frame rate (Hz); the trackers scale their buffers by it.",
         "range": (0.1, 1000.0),
     },
-    "velocity_smoothing": {
-        "description": "Weight of the newest position difference in the smoothed velocity.",
-        "range": (0.001, 1.0),
-        "live": True,
+    "velocity_accel_std": {
+        "description": "3D velocity filter: motion noise (m/s^2).",
+        "range": (0.0, 100.0),
+    },
+    "velocity_depth_rel_std": {
+        "description": "3D velocity filter: position noise along the viewing ray, as a "
+        "fraction of the distance.",
+        "range": (0.0, 10.0),
+    },
+    "velocity_lateral_rel_std": {
+        "description": "3D velocity filter: position noise across the viewing ray, as a "
+        "fraction of the distance.",
+        "range": (0.0, 10.0),
     },
     "scene_enabled": {"description": "Condition TrackFlow on CLIP scene clusters."},
     "scene_model": {"description": "open_clip model name of the scene embedding."},
@@ -306,8 +308,13 @@ PIPELINE_HINTS: dict[str, dict[str, Any]] = {
 }
 
 
-def pipeline_param_specs(config_cls: type) -> tuple[ParamSpec, ...]:
-    """One ``ParamSpec`` per field of the pipeline's config dataclass."""
+def pipeline_param_specs(
+    config_cls: type, live: frozenset[str] | None = None
+) -> tuple[ParamSpec, ...]:
+    """One ``ParamSpec`` per field of the pipeline's config dataclass; ``live``: the names
+    that may change at run time (default: ``trackflow_ros.pipeline.LIVE_PARAMETERS``)."""
+    if live is None:
+        from trackflow_ros.pipeline import LIVE_PARAMETERS as live
     specs = []
     defaults = config_cls()
     for field in dataclasses.fields(config_cls):
@@ -324,7 +331,7 @@ def pipeline_param_specs(config_cls: type) -> tuple[ParamSpec, ...]:
                 name=field.name,
                 default=default,
                 description=str(meta.get("description", f"Pipeline setting {field.name}.")),
-                live=bool(meta.get("live", False)),
+                live=field.name in live,
                 range=tuple(rng) if rng is not None else None,
                 choices=tuple(meta["choices"]) if meta.get("choices") else None,
                 optional=optional,
@@ -339,24 +346,32 @@ def all_param_specs() -> tuple[ParamSpec, ...]:
     return (*NODE_PARAMS, *pipeline_param_specs(PipelineConfig))
 
 
-def params_file_template(node_name: str = "tracker_node") -> str:
-    """A params file with every parameter at its default, each preceded by its description
-    (``python -m trackflow_ros.ros.parameters`` prints it; config/tracker.yaml started so)."""
+# Declared by the node but commented out in config/tracker.yaml: PipelineConfig.from_yaml
+# (rosbag replay, evaluation) rejects keys it does not know as typos, and its list of node
+# parameters (pipeline.NODE_PARAMETERS) does not have these yet. A commented line documents the
+# default; set them with -p or uncomment once NODE_PARAMETERS lists them.
+COMMENTED_IN_PARAMS_FILE = frozenset({"autostart", "debug_extra_latency_s"})
+
+
+def node_params_yaml() -> str:
+    """The node's own parameters as commented params-file lines (indented for
+    ``ros__parameters``); ``python -m trackflow_ros.ros.parameters`` prints them."""
     import textwrap
 
     import yaml
 
-    lines = [f"{node_name}:", "  ros__parameters:"]
-    for spec in all_param_specs():
+    lines = []
+    for spec in NODE_PARAMS:
         text = spec.descriptor().description
         if spec.range is not None:
             text += f" Range: [{spec.range[0]}, {spec.range[1]}]."
         for line in textwrap.wrap(text, width=92):
             lines.append(f"    # {line}")
         value = yaml.safe_dump({spec.name: spec.default}, default_flow_style=True).strip()
-        lines.append(f"    {value[1:-1]}")
+        prefix = "# " if spec.name in COMMENTED_IN_PARAMS_FILE else ""
+        lines.append(f"    {prefix}{value[1:-1]}")
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    print(params_file_template(), end="")
+    print(node_params_yaml(), end="")

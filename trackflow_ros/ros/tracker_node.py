@@ -35,7 +35,6 @@ counted and reported the same way and the next frame is processed normally.
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import threading
 import time
@@ -55,8 +54,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from trackflow_ros.detection import make_detector
-from trackflow_ros.distance.pinhole import CameraInfoError, CameraIntrinsics, PinholeDistance
+from trackflow_ros.distance.pinhole import CameraInfoError, CameraIntrinsics
 from trackflow_ros.msg import TrackedPersonArray
 from trackflow_ros.ros.camera_info import camera_info_to_intrinsics, fallback_intrinsics
 from trackflow_ros.ros.conversions import (
@@ -74,6 +72,7 @@ from trackflow_ros.ros.image_conversion import ImageError, bgr_to_image, check_i
 from trackflow_ros.ros.node_stats import NodeStats
 from trackflow_ros.ros.parameters import NODE_PARAMS, ParamSpec, pipeline_param_specs
 from trackflow_ros.ros.throttled_log import ThrottledWarnings
+from trackflow_ros.viz import Trails, draw_tracks
 
 NODE_NAME = "tracker_node"
 OUTPUT_QOS = QoSProfile(
@@ -129,14 +128,14 @@ class TrackerNode(LifecycleNode):
         self._stop = threading.Event()
         self._stats = NodeStats()
         self._warnings = ThrottledWarnings(self.get_logger().warning, WARNING_PERIOD_S)
-        self._pending_live: tuple[Any, Any, Any] | None = None  # (config, detector, pinhole)
+        self._pending_live: dict[str, Any] = {}  # pipeline changes for the worker to apply
         self._live_lock = threading.Lock()
         self._camera_lock = threading.Lock()
         self._camera_info: CameraIntrinsics | None = None
         self._warned_no_camera = False
         self._last_stamp: float | None = None
         self._markers = MarkerBuilder()
-        self._trails: dict[int, deque[tuple[float, float]]] = {}
+        self._trails = Trails(length=TRAIL_LENGTH)
         self._recent_images: deque[Image] = deque(maxlen=8)  # external detections: pair by stamp
         self._last_log = time.monotonic()
         self._pubs: dict[str, Any] = {}
@@ -156,9 +155,12 @@ class TrackerNode(LifecycleNode):
             try:
                 self.declare_parameter(spec.name, spec.default, spec.descriptor())
             except Exception as exc:  # a params-file value of the wrong type or out of range
+                hint = ""
+                if isinstance(spec.default, float) and "'INTEGER'" in str(exc):
+                    hint = f" Write it with a decimal point, e.g. {spec.name}: 2.0."
                 raise ValueError(
                     f"parameter {spec.name}: {exc} (default {spec.default!r}; "
-                    f"{spec.descriptor().description})"
+                    f"{spec.descriptor().description}){hint}"
                 ) from exc
             problem = spec.check(self.get_parameter(spec.name).value)
             if problem:
@@ -197,39 +199,20 @@ class TrackerNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     def _apply_live_pipeline(self, changes: dict[str, Any]) -> None:
-        """Validate live pipeline settings now (so a bad value is rejected with its reason)
-        and build what they change; the worker swaps them in between two frames, so this
-        callback never waits for a frame in progress.
-
-        ``Pipeline`` has no update method: the detector and the pinhole estimator are rebuilt
-        from the new config (cheap for HOG; an ONNX session is reloaded) and set on it; the
-        other live fields (velocity_smoothing) are read from ``pipeline.config`` per frame.
-        """
+        """Validate live pipeline settings now (so a bad value is rejected with its reason);
+        the worker hands them to ``Pipeline.reconfigure`` between two frames, so this
+        callback never waits for a frame in progress and never changes one half-way."""
         with self._live_lock:
-            pending = self._pending_live
-        base = pending[0] if pending is not None else self._pipeline.config
-        config = dataclasses.replace(base, **changes)  # validates: ValueError names the field
-        detector = pending[1] if pending is not None else None
-        if any(k.startswith(("detector_", "hog_", "onnx_")) for k in changes):
-            detector = make_detector(config) if config.detector != "external" else None
-        pinhole = pending[2] if pending is not None else None
-        if "person_height" in changes:
-            pinhole = PinholeDistance(person_height=config.person_height)
-        with self._live_lock:
-            self._pending_live = (config, detector, pinhole)
+            pending = {**self._pending_live, **changes}
+            dataclasses.replace(self._pipeline.config, **pending)  # ValueError names the field
+            self._pending_live = pending
 
     def _swap_in_live_changes(self) -> None:
         with self._live_lock:
-            pending, self._pending_live = self._pending_live, None
-        if pending is None:
-            return
-        config, detector, pinhole = pending
-        self._pipeline.config = config
-        if detector is not None:
-            self._pipeline.detector = detector
-        if pinhole is not None:
-            self._pipeline.pinhole = pinhole
-        self.get_logger().info("live parameter change applied")
+            pending, self._pending_live = self._pending_live, {}
+        if pending:
+            self._pipeline.reconfigure(pending)
+            self.get_logger().info(f"live parameter change applied: {pending}")
 
     def _pipeline_params(self) -> dict[str, Any]:
         out = {}
@@ -283,9 +266,11 @@ class TrackerNode(LifecycleNode):
             reliability=reliability,
             durability=DurabilityPolicy.VOLATILE,
         )
+        # camera_info first: when both are ready in one executor pass, the calibration that
+        # came with an image is then in place before the image reaches the worker
         self._subs = [
-            self.create_subscription(Image, "image", self._on_image, sensor_qos),
             self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, sensor_qos),
+            self.create_subscription(Image, "image", self._on_image, sensor_qos),
         ]
         if self._pipeline.config.detector == "external":
             self._subs.append(
@@ -336,7 +321,7 @@ class TrackerNode(LifecycleNode):
         self._pipeline = None
         self._configured = False
         self._last_stamp = None
-        self._trails.clear()
+        self._trails = Trails(length=TRAIL_LENGTH)
 
     def _stop_worker(self) -> None:
         self._stop.set()
@@ -447,7 +432,7 @@ class TrackerNode(LifecycleNode):
                 "loop?): tracks reset"
             )
             self._pipeline.reset()
-            self._trails.clear()
+            self._trails = Trails(length=TRAIL_LENGTH)
         self._last_stamp = stamp
         self._swap_in_live_changes()
         result = self._pipeline.process(image_bgr, stamp, camera, frame.detections)
@@ -478,24 +463,11 @@ class TrackerNode(LifecycleNode):
             pubs["detections3d"].publish(
                 tracks_to_detection3d_array(persons, header, height, PERSON_DIAMETER_M)
             )
-        self._update_trails(persons)
+        trails = self._trails.update(persons)  # every frame, so trails have no gaps
         want_image = self._param("publish_image") or pubs["image"].get_subscription_count() > 0
         if want_image and image_bgr is not None:
-            from trackflow_ros.viz import draw_tracks
-
-            annotated = draw_tracks(image_bgr, persons, trails=self._trails)
+            annotated = draw_tracks(image_bgr, persons, trails=trails)
             pubs["image"].publish(bgr_to_image(annotated, header))
-
-    def _update_trails(self, persons: list[Any]) -> None:
-        alive = set()
-        for p in persons:
-            x1, _, x2, y2 = (float(v) for v in np.asarray(p.box)[:4])
-            trail = self._trails.setdefault(int(p.id), deque(maxlen=TRAIL_LENGTH))
-            if math.isfinite(x1 + x2 + y2):
-                trail.append(((x1 + x2) / 2.0, y2))
-            alive.add(int(p.id))
-        for dead in set(self._trails) - alive:
-            del self._trails[dead]
 
     # ---------------------------------------------------------------------------- diagnostics
     def _on_timer(self) -> None:
