@@ -114,7 +114,8 @@ def measured_frame_rate(bag: InputBag, image_topic: str, samples: int = 20) -> f
         pass  # reported when the frames are read
     steps = np.diff(stamps)
     steps = steps[steps > 0]
-    return float(1.0 / np.median(steps)) if len(steps) else None
+    # 6 significant digits: stamps in ns make 7 fps come out as 7.0000033
+    return float(f"{1.0 / np.median(steps):.6g}") if len(steps) else None
 
 
 def replay(opts: ReplayOptions) -> dict[str, Any]:
