@@ -289,3 +289,19 @@ def test_unsupported_encoding_stops_with_a_clear_error_after_the_good_frames(
     assert summary["status"] == "error" and summary["frames"] == 2
     with Reader(out / "tracks") as reader:
         assert reader.topics["/tracks"].msgcount == 2
+
+
+def test_a_message_that_cannot_be_deserialised_is_a_bag_error_after_the_good_frames(
+    tmp_path, video_frames
+):
+    bag = tmp_path / "broken"
+    with OutputBag(bag, "sqlite3") as writer:
+        for i in range(2):
+            msg = image_message(writer.typestore, video_frames[i], DEFAULT_START_NS + i, "cam")
+            raw = bytes(writer.typestore.serialize_cdr(msg, msg.__msgtype__))
+            writer.write_raw(IMAGE_TOPIC, msg.__msgtype__, raw if i == 0 else raw[:40], i + 1)
+    seen = []
+    with pytest.raises(BagError, match=r"corrupt sensor_msgs/msg/Image .*cannot deserialise") as e:
+        for frame in InputBag(bag).frames(IMAGE_TOPIC, None):
+            seen.append(frame.index)
+    assert seen == [0] and str(bag) in str(e.value)

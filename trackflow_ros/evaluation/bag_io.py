@@ -485,7 +485,14 @@ class InputBag:
                 )
         index = 0
         for topic, msgtype, _, data in self.messages(topics):
-            msg = self.typestore.deserialize_cdr(data, msgtype)
+            try:
+                msg = self.typestore.deserialize_cdr(data, msgtype)
+            except Exception as exc:  # rosbags raises whatever a broken buffer triggers
+                which = f"{topic} message after {index} images"
+                raise BagError(
+                    f"{self.path}: corrupt {msgtype} ({which}): cannot deserialise it: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             if topic == camera_info_topic:
                 camera = _intrinsics_or_none(msg) or camera
                 continue
