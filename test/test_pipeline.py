@@ -125,6 +125,21 @@ def test_params_file_variants(tmp_path):
         PipelineConfig.from_yaml(tmp_path / "nope.yaml")
 
 
+def test_every_parameter_carries_what_a_node_declares():
+    """Description for all; a range for every number, choices for the enumerations: the node
+    declares its parameters from this metadata, and validation uses the same."""
+    for f in dataclasses.fields(PipelineConfig):
+        assert f.metadata["description"], f.name
+        if type(f.default) in (int, float):
+            assert f.metadata["low"] is not None and f.metadata["high"] is not None, f.name
+            assert f.metadata["low"] <= f.default <= f.metadata["high"], f.name
+        if f.metadata["choices"] is not None:
+            assert f.default in f.metadata["choices"], f.name
+    choices = {f.name: f.metadata["choices"] for f in dataclasses.fields(PipelineConfig)}
+    assert set(choices["tracker"]) == {"sort", "bytetrack", "ocsort"}
+    assert set(choices["detector"]) == {"hog", "onnx", "external"}
+
+
 @pytest.mark.parametrize(
     ("params", "name"),
     [

@@ -121,51 +121,124 @@ class InputError(ValueError):
     state is unchanged, so the caller may log it and go on with the next frame."""
 
 
+def _param(
+    default: Any,
+    description: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    choices: Iterable[str] | None = None,
+) -> Any:
+    """A config field with what a ROS node needs to declare it as a parameter: a description,
+    a range (``low``..``high``, ``low`` excluded when ``low_open``) or a set of choices.
+    :class:`PipelineConfig` validates against the same metadata, so they cannot drift apart."""
+    meta = {"description": description, "low": low, "high": high, "low_open": low_open}
+    meta["choices"] = tuple(choices) if choices is not None else None
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class PipelineConfig:
     """Every field is a node parameter of the same name (``config/tracker.yaml`` documents
-    each). Paths are strings; an empty string means "not set" (ROS parameters have no None).
-    Invalid values raise ``ValueError`` naming the parameter."""
+    each; ``dataclasses.fields(PipelineConfig)[i].metadata`` holds its description, range or
+    choices for declaring it). Paths are strings; an empty string means "not set" (ROS
+    parameters have no None). Invalid values raise ``ValueError`` naming the parameter."""
 
     # --- detector ---------------------------------------------------------------------
-    detector: str = "hog"  # hog | onnx | external
-    detector_score_threshold: float = 0.1
-    detector_nms_iou: float = 0.3
-    hog_upscale: float = 2.0
-    hog_win_stride: int = 8
-    hog_scale: float = 1.05
-    hog_box_width_fraction: float = 0.5
-    hog_box_height_fraction: float = 0.8
-    onnx_model_path: str = ""
-    onnx_format: str = "yolov8"  # yolov8 | yolox
-    onnx_provider: str = "cpu"  # cpu | cuda | tensorrt
-    onnx_person_class: int = 0
-    onnx_input_size: int = 640  # used when the model's input size is dynamic
-    onnx_yolox_grid_decode: bool = True
+    detector: str = _param(
+        "hog",
+        "person detector: hog (no weights), onnx (YOLOv8/YOLOX model) or external",
+        choices=DETECTORS,
+    )
+    detector_score_threshold: float = _param(0.1, "minimum detection score kept", low=0.0, high=1.0)
+    detector_nms_iou: float = _param(
+        0.3, "IoU above which the weaker of two detections is suppressed", low=0.0, high=1.0
+    )
+    hog_upscale: float = _param(
+        2.0, "HOG: frame enlargement before detection", low=0.0, high=8.0, low_open=True
+    )
+    hog_win_stride: int = _param(8, "HOG: sliding-window step, px", low=1, high=64)
+    hog_scale: float = _param(1.05, "HOG: image pyramid step", low=1.0, high=2.0, low_open=True)
+    hog_box_width_fraction: float = _param(
+        0.5, "HOG: part of the window's width the person fills", low=0.0, high=1.0, low_open=True
+    )
+    hog_box_height_fraction: float = _param(
+        0.8, "HOG: part of the window's height the person fills", low=0.0, high=1.0, low_open=True
+    )
+    onnx_model_path: str = _param("", "ONNX: the person model file (.onnx)")
+    onnx_format: str = _param(
+        "yolov8",
+        "ONNX: output format, yolov8 (1, 4+C, N) or yolox (1, N, 5+C)",
+        choices=ONNX_FORMATS,
+    )
+    onnx_provider: str = _param(
+        "cpu", "ONNX Runtime execution provider (falls back towards cpu)", choices=ONNX_PROVIDERS
+    )
+    onnx_person_class: int = _param(0, "ONNX: index of the person class", low=0, high=10000)
+    onnx_input_size: int = _param(
+        640, "ONNX: square input size when the model's is dynamic", low=32, high=4096
+    )
+    onnx_yolox_grid_decode: bool = _param(
+        True, "ONNX, YOLOX: apply the grid decode (the graph does not)"
+    )
     # --- distance ----------------------------------------------------------------------
-    distance: str = "pinhole"  # pinhole | distsynth
-    person_height: float = 1.7
-    distsynth_weights: str = ""
-    distsynth_clip_length: int = 6
+    distance: str = _param(
+        "pinhole",
+        "distance estimator: pinhole (box height + intrinsics) or distsynth",
+        choices=DISTANCES,
+    )
+    person_height: float = _param(
+        1.7, "pinhole: assumed height of a person, m", low=0.0, high=3.0, low_open=True
+    )
+    distsynth_weights: str = _param("", "DistSynth checkpoint path")
+    distsynth_clip_length: int = _param(6, "DistSynth: frames of context", low=1, high=64)
     # --- tracker and cost --------------------------------------------------------------
-    tracker: str = "bytetrack"  # sort | bytetrack | ocsort
-    cost: str = "trackflow"  # iou | trackflow
-    trackflow_weights: str = ""  # empty: the checkpoint shipped in the package
-    trackflow_iou_weight: float = 0.5
-    trackflow_iou_weight_next_frame: float = 0.8
-    frame_rate: float = 30.0  # of the camera; trackers scale their buffers by it
-    velocity_accel_std: float = 1.0  # m/s^2, the velocity filter's motion noise
-    velocity_depth_rel_std: float = 0.05  # position noise along the ray, x distance
-    velocity_lateral_rel_std: float = 0.01  # position noise across the ray, x distance
+    tracker: str = _param("bytetrack", "tracker: sort, bytetrack or ocsort", choices=TRACKERS)
+    cost: str = _param("trackflow", "association cost: iou or trackflow", choices=COSTS)
+    trackflow_weights: str = _param("", "TrackFlow checkpoint; empty: the shipped one")
+    trackflow_iou_weight: float = _param(
+        0.5, "share of 1 - IoU in the TrackFlow cost after a miss", low=0.0, high=1.0
+    )
+    trackflow_iou_weight_next_frame: float = _param(
+        0.8,
+        "share of 1 - IoU in the TrackFlow cost for tracks matched in the previous frame",
+        low=0.0,
+        high=1.0,
+    )
+    frame_rate: float = _param(
+        30.0,
+        "camera frame rate, frames/s (trackers scale their buffers by it)",
+        low=0.0,
+        high=1000.0,
+        low_open=True,
+    )
+    velocity_accel_std: float = _param(
+        1.0, "velocity filter: motion noise, m/s^2", low=0.0, high=100.0, low_open=True
+    )
+    velocity_depth_rel_std: float = _param(
+        0.05,
+        "velocity filter: position noise along the ray, fraction of the distance",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+    )
+    velocity_lateral_rel_std: float = _param(
+        0.01,
+        "velocity filter: position noise across the ray, fraction of the distance",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+    )
     # --- scene clusters ----------------------------------------------------------------
-    scene_enabled: bool = False
-    scene_model: str = "ViT-B-32"
-    scene_checkpoint: str = ""
-    scene_clusters: str = ""
-    scene_period: int = 30
+    scene_enabled: bool = _param(False, "classify the scene (CLIP + k-means) for TrackFlow")
+    scene_model: str = _param("ViT-B-32", "scene: open_clip model name")
+    scene_checkpoint: str = _param("", "scene: CLIP checkpoint path")
+    scene_clusters: str = _param("", "scene: fitted clusters file")
+    scene_period: int = _param(30, "scene: frames between classifications", low=1, high=100000)
     # --- compute -----------------------------------------------------------------------
-    device: str = "cpu"  # cpu | cuda | auto
-    torch_threads: int = 1
+    device: str = _param("cpu", "torch device: cpu, cuda or auto", choices=DEVICES)
+    torch_threads: int = _param(1, "torch CPU threads for TrackFlow", low=1, high=256)
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -267,35 +340,14 @@ class PipelineConfig:
             if not Path(value).expanduser().is_file():
                 raise ValueError(f"{name}: file not found: {value}")
 
-        choice("detector", DETECTORS)
-        choice("onnx_format", ONNX_FORMATS)
-        choice("onnx_provider", ONNX_PROVIDERS)
-        choice("distance", DISTANCES)
-        choice("tracker", TRACKERS)
-        choice("cost", COSTS)
-        choice("device", DEVICES)
-        for name in ("detector_score_threshold", "detector_nms_iou"):
-            at_least(name, 0.0)
-            at_most(name, 1.0)
-        at_least("hog_upscale", 0.0, strict=True)
-        at_most("hog_upscale", 8.0)
-        at_least("hog_win_stride", 1)
-        at_least("hog_scale", 1.0, strict=True)
-        for name in ("hog_box_width_fraction", "hog_box_height_fraction"):
-            at_least(name, 0.0, strict=True)
-            at_most(name, 1.0)
-        at_least("onnx_person_class", 0)
-        at_least("onnx_input_size", 32)
-        at_least("person_height", 0.0, strict=True)
-        at_least("distsynth_clip_length", 1)
-        for name in ("trackflow_iou_weight", "trackflow_iou_weight_next_frame"):
-            at_least(name, 0.0)
-            at_most(name, 1.0)
-        at_least("frame_rate", 0.0, strict=True)
-        for name in ("velocity_accel_std", "velocity_depth_rel_std", "velocity_lateral_rel_std"):
-            at_least(name, 0.0, strict=True)
-        at_least("scene_period", 1)
-        at_least("torch_threads", 1)
+        for f in dataclasses.fields(self):
+            meta = f.metadata
+            if meta.get("choices") is not None:
+                choice(f.name, meta["choices"])
+            if meta.get("low") is not None:
+                at_least(f.name, meta["low"], strict=meta["low_open"])
+            if meta.get("high") is not None:
+                at_most(f.name, meta["high"])
         if self.detector == "onnx":
             file("onnx_model_path")
         if self.distance == "distsynth":
