@@ -186,7 +186,12 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     assert all(m.type == Marker.CYLINDER for m in markers.markers if m.ns == "person")
     assert any(text.startswith(f"id {last.persons[0].id} d=") for text in labels)
     with client.lock:  # velocity arrows once a track has two positions
-        arrows = [m for _, a in client.markers for m in a.markers if m.ns == "velocity"]
+        arrows = [
+            m
+            for _, a in client.markers
+            for m in a.markers
+            if m.ns == "velocity" and m.action == Marker.ADD
+        ]
     assert arrows and all(m.type == Marker.ARROW and len(m.points) == 2 for m in arrows)
 
     # the annotated image (published because this client subscribes to it)

@@ -16,6 +16,7 @@ import re
 import time
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sensor_msgs.msg import CameraInfo, Image
@@ -144,6 +145,8 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
         )
         diag = client.latest_diagnostics()
         alive = proc.alive()
+        with client.lock:
+            levels = [(s.level, s.message) for _, arr in client.diagnostics for s in arr.status]
     finally:
         client.close()
         rc = proc.stop()
@@ -154,6 +157,7 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
     # every malformed message was seen and rejected; nothing failed inside the pipeline
     assert int(diag["inputs_rejected"]) == n_bad, diag
     assert diag["frames_failed"] == "0" and diag["frames_processed"] == str(N_GOOD)
+    assert (DiagnosticStatus.WARN, "inputs rejected (see the log for why)") in levels
 
     # throttled, clear warnings: at most one per kind per 5 s, each naming the problem
     image_warnings = re.findall(r"image rejected: (.*)", text)

@@ -138,6 +138,7 @@ class TrackerNode(LifecycleNode):
         self._trails = Trails(length=TRAIL_LENGTH)
         self._recent_images: deque[Image] = deque(maxlen=8)  # external detections: pair by stamp
         self._last_log = time.monotonic()
+        self._last_counts: dict[str, float] = {}  # counters at the previous diagnostics
         self._pubs: dict[str, Any] = {}
         self._subs: list[Any] = []
         self._timer: Any = None
@@ -474,12 +475,20 @@ class TrackerNode(LifecycleNode):
         summary = self._stats.summary()
         level = DiagnosticStatus.OK
         message = "tracking"
-        if self._stats.failed and summary["frames_processed"] == 0:
-            level, message = DiagnosticStatus.ERROR, f"every frame failed: {self._stats.last_error}"
-        elif summary["frames_received"] and summary["frames_processed"] == 0:
+        # WARN/ERROR reflect the last period, so the status recovers once the input does
+        last = self._last_counts
+        new_rejected = summary["inputs_rejected"] - last.get("inputs_rejected", 0)
+        new_failed = summary["frames_failed"] - last.get("frames_failed", 0)
+        new_processed = summary["frames_processed"] - last.get("frames_processed", 0)
+        self._last_counts = summary
+        if new_failed and not new_processed:
+            level, message = DiagnosticStatus.ERROR, f"frames fail: {self._stats.last_error}"
+        elif new_failed:
+            level, message = DiagnosticStatus.WARN, f"some frames failed: {self._stats.last_error}"
+        elif new_rejected:
+            level, message = DiagnosticStatus.WARN, "inputs rejected (see the log for why)"
+        elif summary["frames_received"] and not summary["frames_processed"]:
             level, message = DiagnosticStatus.WARN, "frames received but none processed yet"
-        elif summary["inputs_rejected"]:
-            level, message = DiagnosticStatus.WARN, "some inputs were rejected (see the log)"
         status = DiagnosticStatus(
             level=level,
             name=f"{self.get_fully_qualified_name()}: pipeline",
