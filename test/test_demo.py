@@ -7,6 +7,7 @@ A cheaper HOG setting keeps it short; everything else is what `make demo` runs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -56,6 +57,8 @@ def test_demo_tracks_over_dds_records_and_scores(tmp_path, data_dir):
     for timestamp, data in tracks:
         msg = deserialize_message(data, TrackedPersonArray)
         assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == timestamp
+        # the calibration reached the node before the first image: every frame has distances
+        assert all(math.isfinite(p.distance) for p in msg.persons)
     assert markers and all(deserialize_message(d, MarkerArray) for _, d in markers)
     video = cv2.VideoCapture(summary["outputs"]["video"])
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES

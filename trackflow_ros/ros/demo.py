@@ -66,6 +66,8 @@ from trackflow_ros.pipeline import PersonTrack
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEQUENCE = "PETS09-S2L1"
 FPS = 7.0  # PETS09-S2L1's real frame rate (the AVI container says 10)
+#: how long the first CameraInfo is given to reach the node before the first image
+CALIBRATION_WAIT_S = 0.5
 #: the annotated frame the README shows (MOT numbering)
 PICTURE_FRAME = 200
 #: the run time is projected from the last PROJECT_AFTER frames' times, the first WARM_UP
@@ -184,6 +186,7 @@ class Session:
         self.pub_info = self.node.create_publisher(_msg_class(CAMERA_INFO), INFO_TOPIC, SEND_QOS)
         self.tracks: dict[int, TrackedPersonArray] = {}  # by header stamp (ns)
         self.duplicates = 0
+        self.calibrated = False
         self.last_stamp = 0
         self.node.create_subscription(
             TrackedPersonArray, TRACKS_TOPIC, self._on_tracks, RECORD_QOS, raw=True
@@ -213,6 +216,7 @@ class Session:
                 raise DemoError(f"tracker_node exited with status {node_proc.returncode}")
             if (
                 self.pub_image.get_subscription_count() > 0
+                and self.pub_info.get_subscription_count() > 0
                 and self.node.count_publishers(TRACKS_TOPIC) > 0
             ):
                 return
@@ -232,6 +236,11 @@ class Session:
         for attempt in range(1, 4):
             if info_raw is not None:
                 self.pub_info.publish(info_raw)
+                if not self.calibrated:
+                    # two topics have no delivery order: give the first calibration time to
+                    # arrive, or the node tracks the first frame without intrinsics
+                    self.drain(CALIBRATION_WAIT_S)
+                    self.calibrated = True
             self.pub_image.publish(image_raw)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
