@@ -3,7 +3,7 @@ PY := .venv/bin/python
 # Keep DDS discovery on this host unless the caller says otherwise.
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
-.PHONY: setup test demo lint format clean
+.PHONY: setup test demo roundtrip lint format clean
 
 setup:
 	bash scripts/setup.sh
@@ -11,7 +11,12 @@ setup:
 test: setup
 	$(PY) -m pytest
 
+# The real tracker_node on the PETS09-S2L1 video over DDS, scored against its ground truth.
 demo: setup
+	$(PY) -m trackflow_ros.ros.demo
+
+# A TrackedPersonArray between two processes over DDS (checks the ROS 2 set-up alone).
+roundtrip: setup
 	$(PY) -m trackflow_ros.ros.roundtrip demo
 
 lint: setup

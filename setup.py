@@ -30,6 +30,10 @@ setup(
             "trackflow-train-distance = trackflow_ros.distance.train:main",
             "trackflow-eval-distance = trackflow_ros.distance.evaluate:main",
             "trackflow-export = trackflow_ros.distance.export:main",
+            "trackflow-make-bag = trackflow_ros.evaluation.make_bag:main",
+            "trackflow-replay = trackflow_ros.evaluation.replay:main",
+            "trackflow-demo = trackflow_ros.ros.demo:main",
+            "tracker_node = trackflow_ros.ros.tracker_node:main",
         ],
     },
 )

@@ -14,7 +14,16 @@ import sys
 import sysconfig
 from pathlib import Path
 
-SOURCES = ["CMakeLists.txt", "package.xml", "msg", "trackflow_ros", "scripts", "launch", "config"]
+SOURCES = [
+    "CMakeLists.txt",
+    "package.xml",
+    "msg",
+    "trackflow_ros",
+    "scripts",
+    "launch",
+    "config",
+    "rviz",
+]
 
 
 def test_cmake_install_matches_what_ros2_run_and_launch_expect(repo_root, tmp_path):
@@ -52,5 +61,6 @@ def test_cmake_install_matches_what_ros2_run_and_launch_expect(repo_root, tmp_pa
     share = prefix / "share" / "trackflow_ros"
     assert (share / "launch" / "tracker.launch.py").is_file()
     assert (share / "config" / "tracker.yaml").is_file()
+    assert (share / "rviz" / "tracker.rviz").is_file()
     assert (share / "msg" / "TrackedPersonArray.msg").is_file()
     assert (prefix / "share/ament_index/resource_index/packages/trackflow_ros").is_file()
