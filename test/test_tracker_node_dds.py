@@ -246,6 +246,7 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
         "diagnostics counting every frame",
     )
     diag = client.latest_diagnostics()
+    assert diag["intrinsics"] == "camera_info"
     for key in ("detect", "distance", "associate", "publish"):
         assert float(diag[f"{key}_ms_median"]) >= 0.0
     assert float(diag["detect_ms_median"]) > 1.0  # HOG on a 768x576 frame is not free

@@ -129,6 +129,7 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
     got = []
     try:
         client.wait_for_node(timeout=60)
+        client.send_camera_info_until_used(camera, "pets_camera")
         chunks = np.array_split(np.arange(n_bad), N_GOOD)
         for i, frame in enumerate(frames):
             client.info_pub.publish(camera_info_msg(camera, "pets_camera"))

@@ -257,6 +257,18 @@ class NodeClient:
         finally:
             self.node.destroy_client(cli)
 
+    def send_camera_info_until_used(
+        self, camera: CameraIntrinsics, frame_id: str = "camera_optical_frame", timeout=30.0
+    ) -> None:
+        """Publish the CameraInfo until the node's diagnostics say it has one: messages sent
+        right after discovery can arrive after later messages on other topics."""
+
+        def received() -> bool:
+            self.publish_camera_info(camera, frame_id)
+            return self.latest_diagnostics().get("intrinsics") == "camera_info"
+
+        self.wait_for(received, timeout, "the node to take the camera_info", poll=0.2)
+
     def latest_diagnostics(self) -> dict[str, str]:
         """Key/values of the newest DiagnosticStatus from a tracker node."""
         with self.lock:
