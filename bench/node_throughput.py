@@ -108,8 +108,7 @@ def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str
     client = NodeClient(namespace=ns)
     try:
         client.wait_for_node(timeout=90)
-        client.publish_camera_info(camera)
-        time.sleep(0.2)
+        client.send_camera_info_until_used(camera)
         # warm-up frame (first-call costs: torch, OpenCV), not counted
         client.publish_image(frames[0], time.time())
         client.wait_for(lambda: len(client.tracks) >= 1, 60.0, "the warm-up frame")
@@ -163,10 +162,10 @@ def run_soak(args, camera_small: CameraIntrinsics, make_frame: WalkingPeople):
     proc = TrackerNodeProcess(
         params_file=REPO / "config" / "tracker.yaml",
         params={"frame_rate": 7.0, "hog_upscale": 1.0, "log_period": 30.0},
-        remaps={"__ns": "/soak"},
+        remaps={"__ns": f"/soak_{os.getpid()}"},
         log_path=args.log_dir / "node_soak.log",
     ).start()
-    client = NodeClient(namespace="/soak")
+    client = NodeClient(namespace=f"/soak_{os.getpid()}")
     samples: list[tuple[int, float]] = []
     lost = 0
     ids: set[int] = set()
@@ -174,8 +173,7 @@ def run_soak(args, camera_small: CameraIntrinsics, make_frame: WalkingPeople):
     try:
         client.wait_for_node(timeout=90)
         node_proc = psutil.Process(proc.proc.pid)
-        client.publish_camera_info(camera_small)
-        time.sleep(0.2)
+        client.send_camera_info_until_used(camera_small)
         samples.append((0, node_proc.memory_info().rss / 2**20))
         start = time.time()
         for i in range(args.soak_frames):
@@ -237,7 +235,9 @@ def main() -> int:
     for mode, count in (("paced", args.paced_frames), ("live", args.live_frames)):
         if count > 0:
             print(f"PETS09 {mode}: {count} frames ...")
-            results.append(run_pets(args, camera, frames[:count], mode, f"/bench_{mode}"))
+            results.append(
+                run_pets(args, camera, frames[:count], mode, f"/bench_{mode}_{os.getpid()}")
+            )
             print(f"  {results[-1]}")
     soak = None
     if args.soak_frames > 0:

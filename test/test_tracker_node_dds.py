@@ -12,6 +12,7 @@ the slow-pipeline test with small frames.
 
 from __future__ import annotations
 
+import os
 import time
 
 import cv2
@@ -32,6 +33,9 @@ from trackflow_ros.ros.node_harness import (
 )
 
 N_FRAMES = 8
+# Topic namespaces carry the pid: other pytest sessions on this host (other checkouts) may run
+# these same tests, and ROS_DOMAIN_ID alone (conftest.py) can collide between sessions.
+PID = os.getpid()
 FAST_HOG = {"hog_upscale": 1.0, "frame_rate": 7.0}
 
 
@@ -59,14 +63,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def call(client: NodeClient, srv_type, name: str, request, timeout: float = 10.0):
-    cli = client.node.create_client(srv_type, name)
-    try:
-        assert cli.wait_for_service(timeout_sec=timeout), f"service {name} not available"
-        future = cli.call_async(request)
-        client.wait_for(future.done, timeout, f"a reply from {name}")
-        return future.result()
-    finally:
-        client.node.destroy_client(cli)
+    return client.call(srv_type, name, request, timeout)
 
 
 def param_msg(name: str, value) -> ParameterMsg:
@@ -84,11 +81,11 @@ def pets_node(repo_root, tmp_path_factory):
     proc = TrackerNodeProcess(
         params_file=repo_root / "config" / "tracker.yaml",
         params={**FAST_HOG, "qos_reliability": "reliable", "log_period": 1.0},
-        remaps={"__ns": "/t1", "image": "/t1/camera/image_raw"},
+        remaps={"__ns": f"/t1_{PID}", "image": f"/t1_{PID}/camera/image_raw"},
         log_path=log,
     ).start()
-    client = NodeClient(namespace="/t1", image_topic="/t1/camera/image_raw")
-    client.subscribe_images("/t1")  # a subscriber turns the annotated image on
+    client = NodeClient(namespace=f"/t1_{PID}", image_topic=f"/t1_{PID}/camera/image_raw")
+    client.subscribe_images(f"/t1_{PID}")  # a subscriber turns the annotated image on
     try:
         client.wait_for_node(timeout=60)
         yield proc, client
@@ -101,7 +98,10 @@ def test_params_file_loads_and_thresholds_change_live_but_the_tracker_does_not(p
     proc, client = pets_node
     names = ["qos_reliability", "log_period", "person_height", "detector", "tracker", "qos_depth"]
     reply = call(
-        client, GetParameters, "/t1/tracker_node/get_parameters", GetParameters.Request(names=names)
+        client,
+        GetParameters,
+        f"/t1_{PID}/tracker_node/get_parameters",
+        GetParameters.Request(names=names),
     )
     values = dict(zip(names, reply.values, strict=True))
     assert values["qos_reliability"].string_value == "reliable"  # -p override
@@ -113,7 +113,9 @@ def test_params_file_loads_and_thresholds_change_live_but_the_tracker_does_not(p
 
     def set_one(name, value):
         request = SetParameters.Request(parameters=[param_msg(name, value)])
-        (result,) = call(client, SetParameters, "/t1/tracker_node/set_parameters", request).results
+        (result,) = call(
+            client, SetParameters, f"/t1_{PID}/tracker_node/set_parameters", request
+        ).results
         return result
 
     assert set_one("detector_score_threshold", 0.25).successful
@@ -134,7 +136,9 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
     t0 = time.time()
     received = []
     for i, frame in enumerate(frames):
-        if i > 0:  # the first frame comes before any calibration
+        if i == 1:  # the first frame came before any calibration; make sure it is there now
+            client.send_camera_info_until_used(camera, "pets_camera")
+        if i > 0:  # as a camera driver does, a CameraInfo with every image
             client.publish_camera_info(camera, frame_id="pets_camera")
         stamp = t0 + i / 7.0
         client.publish_image(frame, stamp, frame_id="pets_camera")
@@ -246,6 +250,7 @@ def test_pets09_frames_give_tracks_with_stable_ids_distances_and_markers(pets_no
         "diagnostics counting every frame",
     )
     diag = client.latest_diagnostics()
+    assert diag["intrinsics"] == "camera_info"
     for key in ("detect", "distance", "associate", "publish"):
         assert float(diag[f"{key}_ms_median"]) >= 0.0
     assert float(diag["detect_ms_median"]) > 1.0  # HOG on a 768x576 frame is not free
@@ -269,10 +274,10 @@ def test_slow_pipeline_drops_frames_instead_of_queueing(tmp_path, repo_root):
     proc = TrackerNodeProcess(
         params_file=repo_root / "config" / "tracker.yaml",
         params={**FAST_HOG, "cost": "iou", "debug_extra_latency_s": delay},
-        remaps={"__ns": "/t2"},
+        remaps={"__ns": f"/t2_{PID}"},
         log_path=tmp_path / "node.log",
     ).start()
-    client = NodeClient(namespace="/t2")
+    client = NodeClient(namespace=f"/t2_{PID}")
     try:
         client.wait_for_node(timeout=60)
         image = np.full((120, 160, 3), 90, np.uint8)
@@ -316,11 +321,11 @@ def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root)
     proc = TrackerNodeProcess(
         params_file=repo_root / "config" / "tracker.yaml",
         params={**FAST_HOG, "cost": "iou", "autostart": False},
-        remaps={"__ns": "/t4"},
+        remaps={"__ns": f"/t4_{PID}"},
         log_path=tmp_path / "node.log",
     ).start()
-    client = NodeClient(namespace="/t4")
-    node = "/t4/tracker_node"
+    client = NodeClient(namespace=f"/t4_{PID}")
+    node = f"/t4_{PID}/tracker_node"
 
     def transition(transition_id: int) -> bool:
         request = ChangeState.Request(transition=Transition(id=transition_id))

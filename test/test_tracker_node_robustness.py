@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
-from test_tracker_node_dds import FAST_HOG, pets_camera, pets_frames
+from test_tracker_node_dds import FAST_HOG, PID, pets_camera, pets_frames
 
 from trackflow_ros.pipeline import Pipeline, PipelineConfig
 from trackflow_ros.ros.image_conversion import CHANNELS
@@ -120,15 +120,16 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
         params_file=repo_root / "config" / "tracker.yaml",
         # reliable with a deep queue: every malformed message must reach the callback
         params={**FAST_HOG, "qos_reliability": "reliable", "qos_depth": 100},
-        remaps={"__ns": "/t3"},
+        remaps={"__ns": f"/t3_{PID}"},
         log_path=log,
     ).start()
-    client = NodeClient(namespace="/t3", depth=100)
+    client = NodeClient(namespace=f"/t3_{PID}", depth=100)
     t0 = time.time()
     stamps = [t0 + i / 7.0 for i in range(N_GOOD)]
     got = []
     try:
         client.wait_for_node(timeout=60)
+        client.send_camera_info_until_used(camera, "pets_camera")
         chunks = np.array_split(np.arange(n_bad), N_GOOD)
         for i, frame in enumerate(frames):
             client.info_pub.publish(camera_info_msg(camera, "pets_camera"))

@@ -319,10 +319,12 @@ def test_fallback_intrinsics_then_camera_info_and_a_single_warning_without_eithe
     try:
         cam = node._camera_for(640, 480)
         assert (cam.fx, cam.cx, cam.cy) == (1000.0, 320.0, 240.0)
+        assert node._intrinsics_source() == "fallback parameters"
         info = CameraInfo(width=640, height=480)
         info.k = np.array([800.0, 0, 300, 0, 800.0, 200, 0, 0, 1])
         node._on_camera_info(info)
         assert node._camera_for(640, 480).fx == 800.0  # a valid camera_info wins
+        assert node._intrinsics_source() == "camera_info"
         info.k = np.array([np.nan, 0, 300, 0, 800.0, 200, 0, 0, 1])
         node._on_camera_info(info)  # ignored: the previous one stays
         assert node._camera_for(640, 480).fx == 800.0
@@ -332,6 +334,7 @@ def test_fallback_intrinsics_then_camera_info_and_a_single_warning_without_eithe
     node = _node()
     try:
         assert node._camera_for(640, 480) is None and node._warned_no_camera
+        assert node._intrinsics_source().startswith("none")
         assert node._camera_for(640, 480) is None  # warned once only (flag stays set)
     finally:
         node.destroy_node()

@@ -145,6 +145,7 @@ class NodeClient:
             rclpy.init()
         self.node = rclpy.create_node(name)
         ns = namespace.rstrip("/")
+        self.namespace = ns
         self.lock = threading.Lock()
         self.tracks: list[tuple[float, TrackedPersonArray]] = []
         self.markers: list[tuple[float, MarkerArray]] = []
@@ -170,6 +171,7 @@ class NodeClient:
                 DiagnosticArray, "/diagnostics", self._recorder(self.diagnostics), RELIABLE
             ),
         ]
+        self._clients: dict[tuple[Any, str], Any] = {}
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self._spinner = threading.Thread(target=self._spin, daemon=True)
@@ -246,23 +248,43 @@ class NodeClient:
         return msg
 
     def call(self, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
-        """A service call from this client's node (the background executor completes it)."""
-        cli = self.node.create_client(srv_type, name)
-        try:
-            if not cli.wait_for_service(timeout_sec=timeout):
-                raise TimeoutError(f"service {name} not available within {timeout} s")
-            future = cli.call_async(request)
-            self.wait_for(future.done, timeout, f"a reply from {name}", poll=0.001)
-            return future.result()
-        finally:
-            self.node.destroy_client(cli)
+        """A service call from this client's node (the background executor completes it).
+
+        Service clients are kept until ``close()``: destroying one while the executor spins
+        in its thread was seen to stop a later CameraInfo from reaching the node."""
+        key = (srv_type, name)
+        cli = self._clients.get(key)
+        if cli is None:
+            cli = self._clients[key] = self.node.create_client(srv_type, name)
+        if not cli.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"service {name} not available within {timeout} s")
+        future = cli.call_async(request)
+        self.wait_for(future.done, timeout, f"a reply from {name}", poll=0.001)
+        return future.result()
+
+    def send_camera_info_until_used(
+        self, camera: CameraIntrinsics, frame_id: str = "camera_optical_frame", timeout=30.0
+    ) -> None:
+        """Publish the CameraInfo until the node's diagnostics say it has one. On the
+        development host the first CameraInfos after discovery were sometimes never delivered
+        (reliable QoS, seen in about 1 run in 10), and can in any case arrive after later
+        messages on other topics; a camera driver publishes one with every image, so only
+        tests and benches that send a few need this."""
+
+        def received() -> bool:
+            self.publish_camera_info(camera, frame_id)
+            return self.latest_diagnostics().get("intrinsics") == "camera_info"
+
+        self.wait_for(received, timeout, "the node to take the camera_info", poll=0.2)
 
     def latest_diagnostics(self) -> dict[str, str]:
-        """Key/values of the newest DiagnosticStatus from a tracker node."""
+        """Key/values of the newest DiagnosticStatus of the tracker node in this client's
+        namespace (/diagnostics is shared by every node of the graph)."""
+        name = f"{self.namespace}/tracker_node: pipeline"
         with self.lock:
             for _, array in reversed(self.diagnostics):
                 for status in array.status:
-                    if status.name.endswith(": pipeline"):
+                    if status.name == name:
                         return {kv.key: kv.value for kv in status.values}
         return {}
 

@@ -318,22 +318,29 @@ def pipeline_param_specs(
     specs = []
     defaults = config_cls()
     for field in dataclasses.fields(config_cls):
-        meta = {**PIPELINE_HINTS.get(field.name, {}), **dict(field.metadata)}
+        hint = PIPELINE_HINTS.get(field.name, {})
+        meta = dict(field.metadata)  # PipelineConfig's: description, low/high, choices
         default = getattr(defaults, field.name)
         optional = default is None
         if optional:
             default = ""  # ROS parameters have no null; an empty string means "not set"
         if isinstance(default, tuple):
             default = list(default)
-        rng = meta.get("range")
+        rng = hint.get("range")  # ours are inside the config's bounds, closed at both ends
+        if rng is None and isinstance(default, (int, float)) and not isinstance(default, bool):
+            low, high = meta.get("low"), meta.get("high")
+            if low is not None or high is not None:
+                rng = (-1e9 if low is None else low, 1e9 if high is None else high)
+        choices = meta.get("choices") or hint.get("choices")
+        description = meta.get("description") or hint.get("description")
         specs.append(
             ParamSpec(
                 name=field.name,
                 default=default,
-                description=str(meta.get("description", f"Pipeline setting {field.name}.")),
+                description=str(description or f"Pipeline setting {field.name}.").rstrip(".") + ".",
                 live=field.name in live,
                 range=tuple(rng) if rng is not None else None,
-                choices=tuple(meta["choices"]) if meta.get("choices") else None,
+                choices=tuple(choices) if choices else None,
                 optional=optional,
             )
         )

@@ -382,6 +382,15 @@ class TrackerNode(LifecycleNode):
                 self._stats.on_failed(repr(exc))
                 self._warnings.warn("pipeline", f"frame failed in the pipeline: {exc!r}")
 
+    def _intrinsics_source(self) -> str:
+        """Where distances come from now: camera_info, the fallback parameters, or none."""
+        with self._camera_lock:
+            if self._camera_info is not None:
+                return "camera_info"
+        if self._param("fallback_fx") > 0 and self._param("fallback_fy") > 0:
+            return "fallback parameters"
+        return "none (NaN distances and 3D fields)"
+
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics | None:
         with self._camera_lock:
             camera = self._camera_info
@@ -496,6 +505,7 @@ class TrackerNode(LifecycleNode):
             hardware_id="",
             values=[KeyValue(key=k, value=_fmt(v)) for k, v in summary.items()],
         )
+        status.values.append(KeyValue(key="intrinsics", value=self._intrinsics_source()))
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
