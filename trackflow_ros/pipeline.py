@@ -96,6 +96,8 @@ NODE_PARAMETERS = frozenset(
         "diagnostics_period",
         "log_period",
         "use_sim_time",
+        "autostart",
+        "debug_extra_latency_s",
     }
 )
 

@@ -353,11 +353,8 @@ def all_param_specs() -> tuple[ParamSpec, ...]:
     return (*NODE_PARAMS, *pipeline_param_specs(PipelineConfig))
 
 
-# Declared by the node but commented out in config/tracker.yaml: PipelineConfig.from_yaml
-# (rosbag replay, evaluation) rejects keys it does not know as typos, and its list of node
-# parameters (pipeline.NODE_PARAMETERS) does not have these yet. A commented line documents the
-# default; set them with -p or uncomment once NODE_PARAMETERS lists them.
-COMMENTED_IN_PARAMS_FILE = frozenset({"autostart", "debug_extra_latency_s"})
+# Declared by the node but left commented out in config/tracker.yaml (none at present).
+COMMENTED_IN_PARAMS_FILE: frozenset[str] = frozenset()
 
 
 def node_params_yaml() -> str:
