@@ -12,16 +12,15 @@ stand-in objects) are untested there.
 
 from __future__ import annotations
 
-import colorsys
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from geometry_msgs.msg import Point, Vector3
+from geometry_msgs.msg import Point, Quaternion, Vector3
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
+from trackflow_ros.markers import MarkerPlanner, MarkerSpec
 from trackflow_ros.msg import TrackedPerson, TrackedPersonArray
 
 try:  # optional: a ROS distro package with no PyPI wheel
@@ -30,7 +29,6 @@ except ImportError:  # pragma: no cover - depends on the installation
     VISION_MSGS = None
 
 UINT32_MAX = 2**32 - 1
-MARKER_NAMESPACES = ("person", "label", "velocity")
 
 
 def _f(value: Any) -> float:
@@ -74,97 +72,41 @@ def tracks_to_msg(persons: Iterable[Any], header: Any, scene_cluster: int) -> Tr
     )
 
 
-def marker_id(track_id: int) -> int:
-    """Marker ids are int32; track ids are uint64. Folding is collision-free below 2**31 ids."""
-    return int(track_id) % (2**31)
+_KINDS = {"cylinder": Marker.CYLINDER, "text": Marker.TEXT_VIEW_FACING, "arrow": Marker.ARROW}
 
 
-def _color(track_id: int, alpha: float) -> ColorRGBA:
-    """A stable, well-spread colour per id (golden-ratio hue steps)."""
-    r, g, b = colorsys.hsv_to_rgb((int(track_id) * 0.618033988749895) % 1.0, 0.85, 0.95)
-    return ColorRGBA(r=r, g=g, b=b, a=alpha)
+def _marker(spec: MarkerSpec, header: Any) -> Marker:
+    """One rclpy Marker from a library-neutral spec (``trackflow_ros.markers``)."""
+    if spec.kind == "delete":
+        return Marker(header=header, ns=spec.ns, id=spec.id, action=Marker.DELETE)
+    marker = Marker(header=header, ns=spec.ns, id=spec.id, type=_KINDS[spec.kind])
+    marker.action = Marker.ADD
+    marker.pose.position = Point(x=spec.position[0], y=spec.position[1], z=spec.position[2])
+    ox, oy, oz, ow = spec.orientation
+    marker.pose.orientation = Quaternion(x=ox, y=oy, z=oz, w=ow)
+    marker.scale = Vector3(x=spec.scale[0], y=spec.scale[1], z=spec.scale[2])
+    r, g, b, a = spec.color
+    marker.color = ColorRGBA(r=r, g=g, b=b, a=a)
+    marker.text = spec.text
+    marker.points = [Point(x=p[0], y=p[1], z=p[2]) for p in spec.points]
+    return marker
 
 
 class MarkerBuilder:
-    """Per-person RViz markers, remembering what it published so that dead tracks are DELETEd.
-
-    For each person with a known 3D position: a person-sized cylinder standing on the foot
-    point (optical frame: y points down, so "up" is -y), a text label "id N d=..m" above it,
-    and, when the velocity is known, an arrow from the foot point along one second of motion.
-    Every marker of a person has the person's marker id in its own namespace, so the next
-    frame's markers replace it in place and a vanished person's markers get a DELETE.
-    """
+    """RViz markers per frame as a MarkerArray; what to draw (and DELETE) is decided by
+    :class:`trackflow_ros.markers.MarkerPlanner`, shared with rosbag replay."""
 
     def __init__(
         self, person_height: float = 1.7, person_diameter: float = 0.5, alpha: float = 0.6
     ) -> None:
-        self.person_height = float(person_height)
-        self.person_diameter = float(person_diameter)
-        self.alpha = float(alpha)
-        self._published: set[tuple[str, int]] = set()
+        self.planner = MarkerPlanner(person_height, person_diameter, alpha)
 
     def build(self, persons: Sequence[Any], header: Any) -> MarkerArray:
-        markers: list[Marker] = []
-        current: set[tuple[str, int]] = set()
-        for person in persons:
-            position = np.asarray(person.position, dtype=float)
-            if position.shape != (3,) or not np.all(np.isfinite(position)):
-                continue
-            mid = marker_id(person.id)
-            for marker in self._person_markers(person, position, mid, header):
-                markers.append(marker)
-                current.add((marker.ns, marker.id))
-        for ns, mid in sorted(self._published - current):
-            markers.append(Marker(header=header, ns=ns, id=mid, action=Marker.DELETE))
-        self._published = current
-        return MarkerArray(markers=markers)
+        return MarkerArray(markers=[_marker(s, header) for s in self.planner.plan(persons)])
 
     def clear(self, header: Any) -> MarkerArray:
         """DELETEs for everything published (on deactivation / shutdown)."""
-        markers = [
-            Marker(header=header, ns=ns, id=mid, action=Marker.DELETE)
-            for ns, mid in sorted(self._published)
-        ]
-        self._published = set()
-        return MarkerArray(markers=markers)
-
-    def _person_markers(self, person: Any, foot: np.ndarray, mid: int, header: Any) -> list[Marker]:
-        h = self.person_height
-        color = _color(person.id, self.alpha)
-        body = Marker(header=header, ns="person", id=mid, type=Marker.CYLINDER, action=Marker.ADD)
-        body.pose.position = Point(x=foot[0], y=foot[1] - h / 2.0, z=foot[2])
-        # the cylinder's axis is its local z; a 90 degree turn about x lays it along y (vertical)
-        body.pose.orientation.x = math.sqrt(0.5)
-        body.pose.orientation.w = math.sqrt(0.5)
-        body.scale = Vector3(x=self.person_diameter, y=self.person_diameter, z=h)
-        body.color = color
-
-        distance = float(person.distance)
-        text = f"id {int(person.id)}" + (f" d={distance:.1f}m" if math.isfinite(distance) else "")
-        label = Marker(
-            header=header, ns="label", id=mid, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD
-        )
-        label.pose.position = Point(x=foot[0], y=foot[1] - h - 0.3, z=foot[2])
-        label.pose.orientation.w = 1.0
-        label.scale.z = 0.4  # text height, m
-        label.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
-        label.text = text
-        markers = [body, label]
-
-        velocity = np.asarray(person.velocity, dtype=float)
-        if velocity.shape == (3,) and np.all(np.isfinite(velocity)):
-            arrow = Marker(header=header, ns="velocity", id=mid, type=Marker.ARROW)
-            arrow.action = Marker.ADD
-            arrow.pose.orientation.w = 1.0
-            end = foot + velocity  # one second ahead
-            arrow.points = [
-                Point(x=foot[0], y=foot[1], z=foot[2]),
-                Point(x=end[0], y=end[1], z=end[2]),
-            ]
-            arrow.scale = Vector3(x=0.08, y=0.16, z=0.2)  # shaft, head diameter, head length
-            arrow.color = color
-            markers.append(arrow)
-        return markers
+        return MarkerArray(markers=[_marker(s, header) for s in self.planner.clear()])
 
 
 def detections_from_detection2d_array(msg: Any) -> np.ndarray:
