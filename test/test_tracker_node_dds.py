@@ -307,8 +307,9 @@ def test_slow_pipeline_drops_frames_instead_of_queueing(tmp_path, repo_root):
     assert int(diag["frames_dropped"]) >= len(sent) - processed - 10  # a few lost on the wire
     assert int(diag["frames_dropped"]) >= len(sent) // 2
     ages = [arrival - stamp for arrival, stamp in outputs]
-    # no backlog: a queue would make the last outputs ~len(sent) * delay = 30 s old
-    assert max(ages) < delay + 1.0, ages
+    # no backlog: a queue would make the last outputs ~len(sent) * delay = 30 s old; one
+    # processing time plus scheduling slack on a loaded 2-core CI machine is far below that
+    assert max(ages) < 2 * delay + 1.5, ages
     assert outputs[-1][1] == pytest.approx(sent[-1], abs=1e-6)  # the newest frame, not a stale one
 
 
@@ -357,7 +358,12 @@ def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root)
         # a stamp going back (a rosbag looping) resets the tracks instead of breaking velocities
         back = stamp - 60.0
         client.publish_image(image, back)
-        client.wait_for_tracks(back, timeout=10.0)
+        try:
+            client.wait_for_tracks(back, timeout=5.0)
+        except TimeoutError:  # best-effort: one frame may be lost on the wire
+            back -= 1.0
+            client.publish_image(image, back)
+            client.wait_for_tracks(back, timeout=10.0)
         assert transition(Transition.TRANSITION_DEACTIVATE)
         client.wait_for(
             lambda: client.image_pub.get_subscription_count() == 0, 10.0, "unsubscribing"
