@@ -42,9 +42,11 @@ NOTES = """
   box no longer overlaps the prediction (PETS09-S2L1 at 7 fps gains most). Between consecutive
   frames the IoU term carries most of the fused cost.
 - The TUD sequences (25 fps, close-up, people occluding each other) are where TrackFlow loses
-  (TUD-Campus with every tracker, TUD-Stadtmitte with SORT and OC-SORT): their detections
-  change size abruptly under partial occlusion, which the flow, trained mostly on ground
-  truth, finds unlikely.
+  (TUD-Campus with every tracker, TUD-Stadtmitte with OC-SORT). Traced frame by frame on
+  TUD-Campus (OC-SORT): a person missed for 6 frames is re-matched to another track lost 16
+  frames earlier rather than to their own. The calibrated cost, P(match | NLL), does not know
+  how long a track has been lost, and nothing in the assignment prefers recent tracks: the
+  next thing to fix.
 - Training seeds matter: two seeds of the same recipe move a tracker's combined gain by up to
   about a point (see the per-seed columns), OC-SORT's IDF1 most. Differences smaller than that
   are not evidence either way.
