@@ -4,9 +4,9 @@ Two groups share one flat namespace (as in ``config/tracker.yaml``):
 
 - the node's own parameters (QoS, outputs, fallback intrinsics, diagnostics), ``NODE_PARAMS``;
 - the pipeline's, one per field of ``trackflow_ros.pipeline.PipelineConfig`` with the same
-  name. Their defaults come from the dataclass (so the two can never disagree); descriptions,
-  ranges and choices from the field's ``metadata`` when it has them, else from
-  ``PIPELINE_HINTS`` here.
+  name. Their defaults, descriptions, ranges and choices come from the dataclass and its
+  field ``metadata`` (so the two can never disagree), except the closed ranges of
+  ``PIPELINE_RANGES`` here.
 
 A parameter is *live* when a change applies to the next frame (thresholds, output switches).
 The others (QoS, detector backend, weights, tracker, device...) shape objects built when the
@@ -177,134 +177,20 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ),
 )
 
-_UNIT = (0.0, 1.0)
-# Descriptions, ranges and choices of the pipeline's fields (PipelineConfig has no field
-# metadata; when it gains some, that wins). A field missing here still becomes a parameter,
-# with a generic description. Which ones may change live is the pipeline's
-# ``LIVE_PARAMETERS`` (applied by ``Pipeline.reconfigure``).
-PIPELINE_HINTS: dict[str, dict[str, Any]] = {
-    "detector": {
-        "description": "Person detector: built-in OpenCV HOG (no weights), an ONNX model, or "
-        "external (vision_msgs/Detection2DArray on 'detections').",
-        "choices": ("hog", "onnx", "external"),
-    },
-    "detector_score_threshold": {
-        "description": "Minimum detector score (0..1) of a reported detection.",
-        "range": _UNIT,
-    },
-    "detector_nms_iou": {
-        "description": "IoU above which the weaker of two overlapping detections is removed.",
-        "range": _UNIT,
-    },
-    "hog_upscale": {
-        "description": "HOG: enlarge the frame by this factor before detecting (finds people "
-        "smaller than its 128 px window; cost grows with its square).",
-        "range": (0.1, 8.0),
-    },
-    "hog_win_stride": {
-        "description": "HOG: sliding-window step (px of the upscaled frame).",
-        "range": (1, 64),
-    },
-    "hog_scale": {
-        "description": "HOG: image pyramid step between scales (> 1).",
-        "range": (1.001, 2.0),
-    },
-    "hog_box_width_fraction": {
-        "description": "HOG: fraction of the window's width the person fills (box tightening).",
-        "range": (0.01, 1.0),
-    },
-    "hog_box_height_fraction": {
-        "description": "HOG: fraction of the window's height the person fills.",
-        "range": (0.01, 1.0),
-    },
-    "onnx_model_path": {"description": "ONNX detector: path of the YOLOX/YOLOv8 .onnx file."},
-    "onnx_format": {
-        "description": "ONNX detector: output layout of the model.",
-        "choices": ("yolov8", "yolox"),
-    },
-    "onnx_provider": {
-        "description": "ONNX Runtime execution provider.",
-        "choices": ("cpu", "cuda", "tensorrt"),
-    },
-    "onnx_person_class": {
-        "description": "ONNX detector: class index of 'person' in the model's classes.",
-        "range": (0, 10000),
-    },
-    "onnx_input_size": {
-        "description": "ONNX detector: square input size (px) when the model's is dynamic.",
-        "range": (32, 4096),
-    },
-    "onnx_yolox_grid_decode": {
-        "description": "ONNX YOLOX: decode grid offsets and strides here (exports without "
-        "decode_in_inference).",
-    },
-    "distance": {
-        "description": "Distance estimator: pinhole geometry from box height, or DistSynth.",
-        "choices": ("pinhole", "distsynth"),
-    },
-    "person_height": {
-        "description": "Assumed person height (m) for pinhole distances and RViz markers.",
-        "range": (0.5, 2.5),
-    },
-    "distsynth_weights": {"description": "DistSynth checkpoint path (distance: distsynth)."},
-    "distsynth_clip_length": {
-        "description": "DistSynth: frames per clip.",
-        "range": (1, 64),
-    },
-    "tracker": {
-        "description": "Tracking strategy.",
-        "choices": ("sort", "bytetrack", "ocsort"),
-    },
-    "cost": {
-        "description": "Association cost: IoU, or the TrackFlow normalizing-flow likelihood.",
-        "choices": ("iou", "trackflow"),
-    },
-    "trackflow_weights": {
-        "description": "TrackFlow checkpoint path; empty = the one shipped in the package.",
-    },
-    "trackflow_iou_weight": {
-        "description": "TrackFlow: share of IoU in the fused cost after a missed frame.",
-        "range": _UNIT,
-    },
-    "trackflow_iou_weight_next_frame": {
-        "description": "TrackFlow: share of IoU in the fused cost for tracks matched in the "
-        "previous frame.",
-        "range": _UNIT,
-    },
-    "frame_rate": {
-        "description": "Camera frame rate (Hz); the trackers scale their buffers by it.",
-        "range": (0.1, 1000.0),
-    },
-    "velocity_accel_std": {
-        "description": "3D velocity filter: motion noise (m/s^2).",
-        "range": (0.0, 100.0),
-    },
-    "velocity_depth_rel_std": {
-        "description": "3D velocity filter: position noise along the viewing ray, as a "
-        "fraction of the distance.",
-        "range": (0.0, 10.0),
-    },
-    "velocity_lateral_rel_std": {
-        "description": "3D velocity filter: position noise across the viewing ray, as a "
-        "fraction of the distance.",
-        "range": (0.0, 10.0),
-    },
-    "scene_enabled": {"description": "Condition TrackFlow on CLIP scene clusters."},
-    "scene_model": {"description": "open_clip model name of the scene embedding."},
-    "scene_checkpoint": {"description": "Local open_clip checkpoint path (never downloaded)."},
-    "scene_clusters": {"description": "k-means scene clusters file."},
-    "scene_period": {
-        "description": "Frames between scene re-classifications.",
-        "range": (1, 100000),
-    },
-    "device": {
-        "description": "Compute device of the learned models.",
-        "choices": ("cpu", "cuda", "auto"),
-    },
-    "torch_threads": {
-        "description": "CPU threads torch may use in the pipeline.",
-        "range": (1, 256),
-    },
+# ROS parameter ranges are closed; where a PipelineConfig field's range is open at the bottom
+# (``low_open``) or the node declares a narrower one, the declared range is given here. Every
+# other pipeline field's range, and every description and choice list, comes from the field's
+# metadata (PipelineConfig validates against the same metadata). Which fields may change live
+# is the pipeline's ``LIVE_PARAMETERS`` (applied by ``Pipeline.reconfigure``).
+PIPELINE_RANGES: dict[str, tuple[float, float]] = {
+    "hog_upscale": (0.1, 8.0),
+    "hog_scale": (1.001, 2.0),
+    "hog_box_width_fraction": (0.01, 1.0),
+    "hog_box_height_fraction": (0.01, 1.0),
+    "person_height": (0.5, 2.5),
+    "frame_rate": (0.1, 1000.0),
+    "velocity_depth_rel_std": (0.0, 10.0),
+    "velocity_lateral_rel_std": (0.0, 10.0),
 }
 
 
@@ -318,7 +204,6 @@ def pipeline_param_specs(
     specs = []
     defaults = config_cls()
     for field in dataclasses.fields(config_cls):
-        hint = PIPELINE_HINTS.get(field.name, {})
         meta = dict(field.metadata)  # PipelineConfig's: description, low/high, choices
         default = getattr(defaults, field.name)
         optional = default is None
@@ -326,13 +211,13 @@ def pipeline_param_specs(
             default = ""  # ROS parameters have no null; an empty string means "not set"
         if isinstance(default, tuple):
             default = list(default)
-        rng = hint.get("range")  # ours are inside the config's bounds, closed at both ends
+        rng = PIPELINE_RANGES.get(field.name)
         if rng is None and isinstance(default, (int, float)) and not isinstance(default, bool):
             low, high = meta.get("low"), meta.get("high")
             if low is not None or high is not None:
                 rng = (-1e9 if low is None else low, 1e9 if high is None else high)
-        choices = meta.get("choices") or hint.get("choices")
-        description = meta.get("description") or hint.get("description")
+        choices = meta.get("choices")
+        description = meta.get("description")
         specs.append(
             ParamSpec(
                 name=field.name,
