@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from trackflow_ros.association.features import DEFAULT_IOU_WEIGHT, DEFAULT_IOU_WEIGHT_NEXT
 from trackflow_ros.detection import DETECTORS, make_detector
 from trackflow_ros.distance.pinhole import CameraIntrinsics, DistanceEstimate, PinholeDistance
 from trackflow_ros.tracking import TRACKERS, Track, Tracker, make_tracker
@@ -200,10 +201,10 @@ class PipelineConfig:
     cost: str = _param("trackflow", "association cost: iou or trackflow", choices=COSTS)
     trackflow_weights: str = _param("", "TrackFlow checkpoint; empty: the shipped one")
     trackflow_iou_weight: float = _param(
-        0.8, "share of 1 - IoU in the TrackFlow cost after a miss", low=0.0, high=1.0
+        DEFAULT_IOU_WEIGHT, "share of 1 - IoU in the TrackFlow cost after a miss", low=0.0, high=1.0
     )
     trackflow_iou_weight_next_frame: float = _param(
-        0.8,
+        DEFAULT_IOU_WEIGHT_NEXT,
         "share of 1 - IoU in the TrackFlow cost for tracks matched in the previous frame",
         low=0.0,
         high=1.0,

@@ -23,6 +23,8 @@ import torch
 
 from trackflow_ros.association.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from trackflow_ros.association.features import (
+    DEFAULT_IOU_WEIGHT,
+    DEFAULT_IOU_WEIGHT_NEXT,
     GATE_LOG_RATIO,
     GATE_SHIFT,
     gate,
@@ -33,11 +35,6 @@ from trackflow_ros.association.features import (
 from trackflow_ros.association.scorer import FlowScorer
 from trackflow_ros.tracking.association import iou_matrix
 from trackflow_ros.tracking.track import Track
-
-#: IoU share of the fused cost after a miss, and for tracks matched in the previous frame
-#: (docs/RESULTS.md measures the choice, in and out of sample)
-DEFAULT_IOU_WEIGHT = 0.8
-DEFAULT_IOU_WEIGHT_NEXT = 0.8
 
 
 class TrackFlowCost:

@@ -46,6 +46,11 @@ TRACK_FEATURES = 7  # see track_features
 #: the gate the cost applies at run time, also used to pick the wrong pairs for calibration
 GATE_SHIFT = 0.6  # box heights per missed frame
 GATE_LOG_RATIO = 0.7  # |log size ratio|
+#: the cost's default IoU share after a miss, and for tracks matched in the previous frame
+#: (docs/RESULTS.md measures the choice); here, not in cost.py, so that the pipeline's config
+#: can default to them without importing torch
+DEFAULT_IOU_WEIGHT = 0.8
+DEFAULT_IOU_WEIGHT_NEXT = 0.8
 
 
 def _centre_size(boxes: np.ndarray) -> tuple[np.ndarray, ...]:
