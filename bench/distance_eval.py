@@ -29,7 +29,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import yaml
 from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,6 +40,7 @@ from trackflow_ros.distance.distsynth import DistSynthDistance
 from trackflow_ros.distance.evaluate import predict_split, summarise
 from trackflow_ros.distance.metrics import DISTANCE_BINS, OCCLUSION_BINS
 from trackflow_ros.distance.synthetic import write_split
+from trackflow_ros.evaluation.distance_error import Extrinsics
 from trackflow_ros.evaluation.motchallenge import read_ground_truth
 from trackflow_ros.tracking.association import iou_matrix
 
@@ -79,9 +79,7 @@ def occlusion_proxy(boxes: np.ndarray) -> np.ndarray:
 def pets09(data: Path, weights: Path, det_every: int, max_frames: int | None) -> dict:
     calib = data / "calibration"
     camera = CameraIntrinsics.from_yaml(calib / "PETS09-S2L1.camera_info.yaml")
-    ext = yaml.safe_load((calib / "PETS09-S2L1.extrinsics.yaml").read_text())
-    R = np.array(ext["rotation"], float).reshape(3, 3)
-    centre = -R.T @ np.array(ext["translation"], float)
+    centre = Extrinsics.from_yaml(calib / "PETS09-S2L1.extrinsics.yaml").camera_centre
     gt = read_ground_truth(data / "MOT15/train/PETS09-S2L1/gt/gt.txt")
     gt = gt[gt[:, 6] == 1]
     gt_boxes = np.concatenate([gt[:, 2:4], gt[:, 2:4] + gt[:, 4:6]], 1)
