@@ -7,7 +7,6 @@ runs and tools.
 
 from __future__ import annotations
 
-import colorsys
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -15,15 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from trackflow_ros.markers import id_rgb
 from trackflow_ros.pipeline import PersonTrack
-
-_GOLDEN = 0.618033988749895
 
 
 def id_color(track_id: int) -> tuple[int, int, int]:
-    """A saturated BGR colour per id; consecutive ids get well separated hues."""
-    hue = (int(track_id) * _GOLDEN) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
+    """The id's colour as BGR 0..255: the same colour RViz markers give the id."""
+    r, g, b = id_rgb(track_id)
     return int(b * 255), int(g * 255), int(r * 255)
 
 
