@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -56,11 +58,20 @@ def test_variance_grows_when_the_box_is_cut_by_the_border():
 
 
 def test_degenerate_and_nan_boxes_give_nan_not_a_guess():
-    est = PinholeDistance().estimate(
-        np.array([[10.0, 10.0, 20.0, 10.0], [np.nan, 0, 1, 1], [10.0, 10.0, 20.0, 60.0]]), CAM
+    boxes = np.array(
+        [
+            [10.0, 10.0, 20.0, 10.0],  # zero height
+            [np.nan, 0, 1, 1],
+            [-1.0, -5e-187, 0.0, 0.0],  # sub-pixel height (found by hypothesis): overflowed
+            [10.0, 10.0, 10.5, 60.0],  # half a pixel wide
+            [10.0, 10.0, 20.0, 60.0],
+        ]
     )
-    assert np.isnan(est.distance[:2]).all() and np.isnan(est.position[:2]).all()
-    assert np.isfinite(est.distance[2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = PinholeDistance().estimate(boxes, CAM)
+    assert np.isnan(est.distance[:4]).all() and np.isnan(est.position[:4]).all()
+    assert np.isfinite(est.distance[4])
 
 
 @pytest.mark.parametrize(

@@ -275,6 +275,7 @@ _values = st.one_of(
 )
 @example(rows=[[-1e300, -1e300, 1e300, 1e300, 0.9], [100, 100, 140, 200, 0.9]], stamp=1.0)
 @example(rows=[[1, 2, 3], [4, 5, 6, 7, 8]], stamp=1.0)  # ragged
+@example(rows=[[0.0] * 8, [-1.0, -5.086886145591578e-187] + [0.0] * 6], stamp=1.0)  # sub-pixel
 @example(rows=[[100, 100, 140, 200, 0.9]], stamp=-5.0)  # time goes back
 def test_malformed_detections_raise_input_error_or_track(rows, stamp):
     """Any list of rows (ragged, NaN, inf, huge, negative sizes) and any stamp: the frame is

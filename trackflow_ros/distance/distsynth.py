@@ -27,7 +27,7 @@ from trackflow_ros.distance.model import (
     pinhole_prior,
     resolve_device,
 )
-from trackflow_ros.distance.pinhole import CameraIntrinsics, DistanceEstimate
+from trackflow_ros.distance.pinhole import CameraIntrinsics, DistanceEstimate, measurable
 
 PIXEL_MEAN, PIXEL_STD = 0.45, 0.25
 
@@ -104,7 +104,8 @@ class DistSynthDistance:
     def estimate(
         self, frame_bgr: np.ndarray, boxes: np.ndarray, camera: CameraIntrinsics
     ) -> DistanceEstimate:
-        """Boxes (N, >=4) x1, y1, x2, y2 in the frame's pixels. Degenerate boxes get NaN."""
+        """Boxes (N, >=4) x1, y1, x2, y2 in the frame's pixels; boxes that are not
+        :func:`~trackflow_ros.distance.pinhole.measurable` get NaN."""
         frame_bgr = np.asarray(frame_bgr)
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
             raise ValueError(
@@ -119,7 +120,7 @@ class DistSynthDistance:
         if boxes.ndim != 2 or boxes.shape[1] < 4:
             raise ValueError(f"boxes must be (N, >=4) x1, y1, x2, y2; got shape {boxes.shape}")
         boxes = boxes[:, :4]
-        ok = np.isfinite(boxes).all(1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        ok = measurable(boxes)
         rois, geom, prior = box_inputs(boxes[ok], camera, self.config)
         x = torch.from_numpy(frame_tensor(frame_bgr, rois, self.config))[None]
         c2, c3, c4, c5 = self.model.encode(x.to(self.device, self.dtype))

@@ -81,6 +81,15 @@ class CameraIntrinsics:
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
 
+def measurable(boxes: np.ndarray) -> np.ndarray:
+    """``(N,)`` True where an ``(N, 4)`` x1, y1, x2, y2 box can carry a distance: finite and at
+    least a pixel tall and wide. A sub-pixel height would put the person astronomically far
+    (and overflow on the way); no detector reports such a box for a person."""
+    boxes = np.asarray(boxes, dtype=float)
+    size_ok = (boxes[:, 2] - boxes[:, 0] >= 1.0) & (boxes[:, 3] - boxes[:, 1] >= 1.0)
+    return np.isfinite(boxes[:, :4]).all(axis=1) & size_ok
+
+
 @dataclass(frozen=True)
 class DistanceEstimate:
     """Per box: distance (m), its variance (m^2), foot-point position (N, 3), optical frame."""
@@ -110,13 +119,14 @@ class PinholeDistance:
         self.horizontal_cut_rel_std = float(horizontal_cut_rel_std)
 
     def estimate(self, boxes: np.ndarray, camera: CameraIntrinsics) -> DistanceEstimate:
-        """Boxes (N, >=4) as x1, y1, x2, y2 pixels. Degenerate boxes get NaN, never a guess."""
+        """Boxes (N, >=4) as x1, y1, x2, y2 pixels. Boxes that are not :func:`measurable` get
+        NaN, never a guess."""
         boxes = np.asarray(boxes, dtype=float)
         if boxes.ndim != 2 or boxes.shape[1] < 4:
             raise ValueError(f"boxes must be (N, >=4) x1, y1, x2, y2; got shape {boxes.shape}")
         x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
         h = y2 - y1
-        ok = np.isfinite(boxes[:, :4]).all(axis=1) & (h > 0) & (x2 > x1)
+        ok = measurable(boxes)
         h = np.where(ok, h, np.nan)
         depth = camera.fy * self.person_height / h
         ray = np.stack(
