@@ -85,7 +85,7 @@ def train_flow_main(argv: list[str] | None = None) -> int:
         help="split folders (<SEQ>/{gt/gt.txt,seqinfo.ini}) or sequence folders",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--blocks", type=int, default=FlowConfig.num_blocks, help="flow blocks")
     parser.add_argument("--history", type=int, default=FlowConfig.history, help="K observations")
