@@ -18,7 +18,9 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
+from trackflow_ros import image_encoding
 from trackflow_ros.distance.pinhole import CameraInfoError
+from trackflow_ros.image_encoding import ImageEncodingError
 from trackflow_ros.pipeline import PersonTrack, PipelineConfig
 from trackflow_ros.ros.camera_info import camera_info_to_intrinsics, fallback_intrinsics
 from trackflow_ros.ros.conversions import (
@@ -31,6 +33,7 @@ from trackflow_ros.ros.image_conversion import (
     CHANNELS,
     ImageError,
     bgr_to_image,
+    check_image,
     image_to_bgr,
 )
 from trackflow_ros.ros.node_stats import NodeStats
@@ -79,27 +82,54 @@ def test_bgr_to_image_round_trips():
     msg = bgr_to_image(bgr, Header(frame_id="cam"))
     assert (msg.encoding, msg.step, msg.header.frame_id) == ("bgr8", 18, "cam")
     np.testing.assert_array_equal(image_to_bgr(msg), bgr)
+    with pytest.raises(ImageError, match=r"expected an \(H, W, 3\) uint8 BGR array, got float64"):
+        bgr_to_image(bgr.astype(float), Header())  # not silently cast to uint8
 
 
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"encoding": "yuv422"}, "unsupported encoding 'yuv422'"),
-        ({"encoding": "16UC1"}, "unsupported encoding"),
-        ({"width": 0}, "empty image: 0x4"),
-        ({"height": 0}, "empty image"),
-        ({"width": 100000, "height": 100000}, "image too large"),
-        ({"step": 17}, "step 17 is shorter than a row"),
-        ({"step": 10**6}, "implausible"),
+        (
+            {"encoding": "yuv422"},
+            "unsupported image encoding 'yuv422' (supported: bgr8, rgb8, mono8, bgra8, rgba8)",
+        ),
+        ({"encoding": "16UC1"}, "unsupported image encoding '16UC1'"),
+        ({"width": 0}, "empty image: 0x4 pixels"),
+        ({"height": 0}, "empty image: 6x0 pixels"),
+        (
+            {"width": 100000, "height": 100000},
+            "image too large: 100000x100000 has a side longer than 16384 pixels",
+        ),
+        ({"width": 20000, "height": 1}, "image too large: 20000x1 has a side longer than 16384"),
+        (
+            {"width": 9000, "height": 9000},
+            "image too large: 9000x9000 is 81000000 pixels, more than 67108864",
+        ),
+        ({"step": 17}, "step 17 is shorter than a row of 6 bgr8 pixels (18 bytes)"),
+        (
+            {"step": 10**6},
+            "step 1000000 is implausible for a row of 18 bytes (more than 4*18+4096)",
+        ),
         ({"data": bytes(50)}, "data has 50 bytes, fewer than height*step = 4*18 = 72"),
     ],
 )
 def test_malformed_images_are_rejected_with_the_reason(fields, reason):
+    """The cheap check in the callback and the conversion on the worker give the same reason."""
     msg = _image(np.zeros((4, 6, 3), np.uint8), "bgr8")
     for key, value in fields.items():
         setattr(msg, key, value)
-    with pytest.raises(ImageError, match=reason.replace("*", r"\*")):
+    with pytest.raises(ImageError, match=re.escape(reason)) as checked:
+        check_image(msg)
+    with pytest.raises(ImageError) as converted:
         image_to_bgr(msg)
+    assert str(converted.value) == str(checked.value)
+
+
+def test_the_node_error_is_the_core_error():
+    """The node catches ``ImageError``; the core raises ``ImageEncodingError``: one class."""
+    assert ImageError is ImageEncodingError
+    with pytest.raises(ImageError):
+        image_encoding.image_to_bgr(4, 6, "yuv422", 18, bytes(72))
 
 
 @settings(max_examples=300, deadline=None)

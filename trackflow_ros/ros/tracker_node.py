@@ -65,9 +65,6 @@ from trackflow_ros.ros.conversions import (
     tracks_to_msg,
 )
 from trackflow_ros.ros.frame_mailbox import FrameMailbox
-from trackflow_ros.ros.image_conversion import (
-    DEFAULT_MAX_PIXELS as MAX_IMAGE_PIXELS,
-)
 from trackflow_ros.ros.image_conversion import ImageError, bgr_to_image, check_image, image_to_bgr
 from trackflow_ros.ros.node_stats import NodeStats
 from trackflow_ros.ros.parameters import NODE_PARAMS, ParamSpec, pipeline_param_specs
@@ -335,7 +332,7 @@ class TrackerNode(LifecycleNode):
     def _on_image(self, msg: Image) -> None:
         self._stats.on_received()
         try:
-            check_image(msg, MAX_IMAGE_PIXELS)
+            check_image(msg)
         except ImageError as exc:
             self._stats.on_rejected()
             self._warnings.warn("image", f"image rejected: {exc}")
@@ -422,7 +419,7 @@ class TrackerNode(LifecycleNode):
         t0 = time.perf_counter()
         image_bgr = None
         if frame.image is not None:
-            image_bgr = image_to_bgr(frame.image, MAX_IMAGE_PIXELS)
+            image_bgr = image_to_bgr(frame.image)
         t_convert = time.perf_counter() - t0
         extra = float(self._param("debug_extra_latency_s"))
         if extra > 0:
