@@ -75,7 +75,11 @@ class HOGDetector:
 
     def windows(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The raw detection windows (N, 4) x, y, w, h in image pixels and their SVM margins:
-        the expensive part, kept apart so that box tightening can be tuned without it."""
+        the expensive part, kept apart so that box tightening can be tuned without it.
+
+        Sorted by position, size and margin: OpenCV gathers windows from its worker threads in
+        whatever order they finish, which changes from run to run, and with it the order of
+        equal-score detections after suppression and so the track ids a replay hands out."""
         image = image_bgr
         if self.upscale != 1.0:
             image = cv2.resize(
@@ -90,7 +94,9 @@ class HOGDetector:
             groupThreshold=0,  # no grouping: it drops the scores; NMS in finish() instead
         )
         rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4) / self.upscale
-        return rects, np.asarray(weights, dtype=np.float64).reshape(-1)
+        margins = np.asarray(weights, dtype=np.float64).reshape(-1)
+        order = np.lexsort((margins, rects[:, 3], rects[:, 2], rects[:, 1], rects[:, 0]))
+        return rects[order], margins[order]
 
     def finish(self, rects: np.ndarray, margins: np.ndarray) -> np.ndarray:
         """Windows -> tightened, scored, thresholded and suppressed (N, 5) detections."""
