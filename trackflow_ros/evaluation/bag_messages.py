@@ -16,51 +16,32 @@ import numpy as np
 
 from trackflow_ros.evaluation.bag_io import header_of
 from trackflow_ros.markers import MarkerPlanner, MarkerSpec
+from trackflow_ros.person_fields import person_fields, scene_cluster_field
 
 TRACKS_TYPE = "trackflow_ros/msg/TrackedPersonArray"
 MARKERS_TYPE = "visualization_msgs/msg/MarkerArray"
-UINT32_MAX = 2**32 - 1
-
-
-def _u32(value: Any) -> int:
-    return int(min(max(int(value), 0), UINT32_MAX))
 
 
 def tracks_message(typestore, persons: Iterable[Any], stamp_ns: int, frame_id: str, cluster: int):
-    """A rosbags ``TrackedPersonArray`` of one frame's ``PersonTrack`` list."""
+    """A rosbags ``TrackedPersonArray`` of one frame's ``PersonTrack`` list (field values from
+    :mod:`trackflow_ros.person_fields`, as the node's)."""
     t = typestore.types
     people = []
     for p in persons:
-        x1, y1, x2, y2 = (float(v) for v in np.asarray(p.box, dtype=float)[:4])
-        pos = np.asarray(p.position, dtype=float)
-        vel = np.asarray(p.velocity, dtype=float)
+        fields = person_fields(p)
+        x, y, z = fields.pop("position")
+        vx, vy, vz = fields.pop("velocity")
         people.append(
             t["trackflow_ros/msg/TrackedPerson"](
-                id=int(p.id),
-                state=int(p.state),
-                score=float(p.score),
-                bbox_x=x1,
-                bbox_y=y1,
-                bbox_width=x2 - x1,
-                bbox_height=y2 - y1,
-                distance=float(p.distance),
-                distance_variance=float(p.distance_variance),
-                position=t["geometry_msgs/msg/Point"](
-                    x=float(pos[0]), y=float(pos[1]), z=float(pos[2])
-                ),
-                velocity=t["geometry_msgs/msg/Vector3"](
-                    x=float(vel[0]), y=float(vel[1]), z=float(vel[2])
-                ),
-                association_cost=float(p.association_cost),
-                age=_u32(p.age),
-                frames_since_update=_u32(p.frames_since_update),
+                **fields,
+                position=t["geometry_msgs/msg/Point"](x=x, y=y, z=z),
+                velocity=t["geometry_msgs/msg/Vector3"](x=vx, y=vy, z=vz),
             )
         )
-    cluster = int(cluster)
     return t[TRACKS_TYPE](
         header=header_of(typestore, stamp_ns, frame_id),
         persons=people,
-        scene_cluster=cluster if 0 <= cluster <= 255 else 0,
+        scene_cluster=scene_cluster_field(cluster),
     )
 
 

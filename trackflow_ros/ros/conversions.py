@@ -22,53 +22,30 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from trackflow_ros.markers import MarkerPlanner, MarkerSpec
 from trackflow_ros.msg import TrackedPerson, TrackedPersonArray
+from trackflow_ros.person_fields import person_fields, scene_cluster_field
 
 try:  # optional: a ROS distro package with no PyPI wheel
     import vision_msgs.msg as VISION_MSGS
 except ImportError:  # pragma: no cover - depends on the installation
     VISION_MSGS = None
 
-UINT32_MAX = 2**32 - 1
-
-
-def _f(value: Any) -> float:
-    return float(value)
-
-
-def _u32(value: Any) -> int:
-    return int(min(max(int(value), 0), UINT32_MAX))
-
 
 def person_to_msg(person: Any) -> TrackedPerson:
-    """One ``PersonTrack`` as a TrackedPerson (unknown values stay NaN)."""
-    x1, y1, x2, y2 = (float(v) for v in np.asarray(person.box, dtype=float)[:4])
-    position = np.asarray(person.position, dtype=float)
-    velocity = np.asarray(person.velocity, dtype=float)
-    return TrackedPerson(
-        id=int(person.id),
-        state=int(person.state),
-        score=_f(person.score),
-        bbox_x=x1,
-        bbox_y=y1,
-        bbox_width=x2 - x1,
-        bbox_height=y2 - y1,
-        distance=_f(person.distance),
-        distance_variance=_f(person.distance_variance),
-        position=Point(x=position[0], y=position[1], z=position[2]),
-        velocity=Vector3(x=velocity[0], y=velocity[1], z=velocity[2]),
-        association_cost=_f(person.association_cost),
-        age=_u32(person.age),
-        frames_since_update=_u32(person.frames_since_update),
-    )
+    """One ``PersonTrack`` as a TrackedPerson (field values from
+    :mod:`trackflow_ros.person_fields`, as the rosbag tools')."""
+    fields = person_fields(person)
+    x, y, z = fields.pop("position")
+    vx, vy, vz = fields.pop("velocity")
+    position, velocity = Point(x=x, y=y, z=z), Vector3(x=vx, y=vy, z=vz)
+    return TrackedPerson(**fields, position=position, velocity=velocity)
 
 
 def tracks_to_msg(persons: Iterable[Any], header: Any, scene_cluster: int) -> TrackedPersonArray:
     """All persons of one frame; ``header`` is the source image's (stamp and optical frame)."""
-    cluster = int(scene_cluster)
     return TrackedPersonArray(
         header=header,
         persons=[person_to_msg(p) for p in persons],
-        scene_cluster=cluster if 0 <= cluster <= 255 else 0,
+        scene_cluster=scene_cluster_field(scene_cluster),
     )
 
 
