@@ -2,11 +2,12 @@
 
 For every shared MOT15 sequence, the leave-one-sequence-out models of ``bench/trackflow_vs_iou.py``
 (trained without that sequence) score its association samples: each track's true next
-detection against every other person's box in the same frame (the same samples the training
-builds: jittered ground truth and the real detector's boxes matched to it, compared with the
-Kalman prediction or the last observation). A case is contested when at least one wrong box
-exists; the rate is how often the true detection has the lowest NLL. This isolates the density
-from the trackers' gating and thresholds, which docs/RESULTS.md's tracking tables include.
+detection against every other person's box in the same frame (samples built as for training,
+with one jittered replay of the ground truth instead of three, plus the real detector's boxes
+matched to it, compared with the Kalman prediction or the last observation). A case is
+contested when at least one wrong box exists; the rate is how often the true detection has the
+lowest NLL. This isolates the density from the trackers' gating and thresholds, which
+docs/RESULTS.md's tracking tables include.
 
     .venv/bin/python bench/trackflow_ranking.py [--models build/loso_models] [--seeds 0 1 2]
 
@@ -41,7 +42,7 @@ def ranking(weights: Path, seq_dir: Path, seed: int) -> tuple[int, int]:
     samples = make_samples(
         [seq_dir], model.config.history, Augmentation(passes=1), np.random.default_rng(seed)
     )
-    index, boxes = wrong_pairs(samples)
+    index, boxes = wrong_pairs(samples, max_per_sample=10**6)  # every other person
     inputs = (samples.history, samples.mask, samples.track, np.zeros(len(samples), dtype=int))
     true_nll = scorer.nll(*inputs, samples.x, np.arange(len(samples)))
     wrong_nll = scorer.nll(*inputs, box_displacement(samples.prediction[index], boxes), index)

@@ -61,3 +61,11 @@ def test_what_we_write_is_what_we_read_and_an_empty_picture_is_not_written():
     np.testing.assert_array_equal(image_to_bgr(**fields), bgr)
     with pytest.raises(ImageEncodingError, match=r"empty image: 5x0 pixels"):
         bgr_image_fields(np.zeros((0, 5, 3), np.uint8))
+
+
+def test_data_that_is_not_a_contiguous_byte_buffer_is_refused_by_name():
+    strided = np.zeros(2 * 4 * 18, np.uint8)[::2]  # 72 bytes' worth, every other byte
+    with pytest.raises(ImageEncodingError, match="not a contiguous buffer"):
+        image_to_bgr(4, 6, "bgr8", 18, strided)
+    with pytest.raises(ImageEncodingError, match="image data is a list, not a byte buffer"):
+        image_to_bgr(4, 6, "bgr8", 18, [0] * 72)

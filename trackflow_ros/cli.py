@@ -73,7 +73,7 @@ def eval_main(argv: list[str] | None = None) -> int:
 def train_flow_main(argv: list[str] | None = None) -> int:
     """trackflow-train-flow: a TrackFlow model from MOTChallenge ground truth."""
     from trackflow_ros.association.model import FlowConfig
-    from trackflow_ros.association.train import train_flow
+    from trackflow_ros.association.train import DEFAULT_EPOCHS, train_flow
     from trackflow_ros.evaluation.motchallenge import find_sequences
 
     parser = argparse.ArgumentParser(
@@ -85,7 +85,7 @@ def train_flow_main(argv: list[str] | None = None) -> int:
         help="split folders (<SEQ>/{gt/gt.txt,seqinfo.ini}) or sequence folders",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--blocks", type=int, default=FlowConfig.num_blocks, help="flow blocks")
     parser.add_argument("--history", type=int, default=FlowConfig.history, help="K observations")

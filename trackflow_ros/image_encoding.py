@@ -58,11 +58,14 @@ def data_size(data) -> int:
     """``len`` is not enough: it counts elements, and ``data`` arrives as bytes, array.array
     (rclpy) or a numpy array (rosbags); this counts bytes, in O(1) for the callback."""
     try:
-        return memoryview(data).nbytes
+        view = memoryview(data)
     except TypeError:
         raise ImageEncodingError(
             f"image data is a {type(data).__name__}, not a byte buffer"
         ) from None
+    if not view.c_contiguous:  # a strided numpy view: the rows are not where step says
+        raise ImageEncodingError("image data is not a contiguous buffer")
+    return view.nbytes
 
 
 def check_image_fields(height, width, encoding, step, size: int) -> None:

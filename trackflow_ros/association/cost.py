@@ -49,8 +49,8 @@ class TrackFlowCost:
             missed in the previous frame(s).
         iou_weight_next_frame: the same for tracks matched in the previous frame. The two
             can differ (between consecutive frames the box overlap is a strong cue; after a
-            miss it fades), but measured over two training seeds one share of 0.8 for both
-            did best on average (docs/RESULTS.md).
+            miss it fades); 0.8 for both is the default, and docs/RESULTS.md scores what a
+            share chosen out of sample per sequence gives instead.
         scene: scene cluster index (0 when scene clustering is off).
         threads: torch CPU threads for the flow; one is fastest for the few hundred pairs of a
             frame (measured in docs/BENCHMARKS.md) and leaves the other core to the node.

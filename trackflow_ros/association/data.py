@@ -1,7 +1,8 @@
 """Training samples for TrackFlow from MOTChallenge ground truth.
 
 A positive sample is what the tracker will see at run time when it is right: a track's history,
-the box it compares against (its Kalman prediction) and the next true detection. To make ground
+the box it compares against (its Kalman prediction, or for a share of the samples its last
+observation, as OC-SORT's recovery step compares) and the next true detection. To make ground
 truth look like a detector's output and like the trackers' own predictions:
 
 - the trajectories are replayed at several frame rates (every s-th frame, keeping 6-30 fps),
@@ -14,8 +15,9 @@ truth look like a detector's output and like the trackers' own predictions:
   real detector noise, real misses, real truncation by occluders, with identities from the
   ground truth,
 - a SORT Kalman filter (``XYSR``) is run over the noisy observations exactly as the tracker
-  would run it, and the pair features are taken against *its* prediction: the model learns the
-  residuals of the filter it will be used with, not those of an idealised extrapolation.
+  would run it, and the pair features are taken against *its* prediction (or the last
+  observation, see ``last_observation_reference``): the model learns the residuals of the
+  filter it will be used with, not those of an idealised extrapolation.
 
 Every observation of every frame is also kept, so that the wrong pairs of a frame (the
 prediction of one person against another person's box) are available for calibration and for
@@ -49,15 +51,15 @@ class Augmentation:
     max_gap: int = 30  # a track missed longer than this is restarted (the tracker drops it)
     last_observation_reference: float = 0.5  # share of samples compared with the last
     # observation instead of the prediction, as OC-SORT's recovery step does; 0.5 rather than
-    # the earlier 0.25 lifted OC-SORT's leave-one-out gain for both training seeds
-    # (docs/RESULTS.md)
+    # the earlier 0.25 lifted OC-SORT's leave-one-out gain on training seeds 0 and 1, and
+    # lowered ByteTrack's (docs/RESULTS.md)
 
 
 @dataclass
 class Samples:
     """Arrays of N positive samples and M observations (the candidates of each frame)."""
 
-    x: np.ndarray  # (N, 4) pair features of the true detection vs the prediction
+    x: np.ndarray  # (N, 4) pair features of the true detection vs the reference box
     history: np.ndarray  # (N, K, 5)
     mask: np.ndarray  # (N, K)
     track: np.ndarray  # (N, 3)
