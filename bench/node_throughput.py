@@ -46,7 +46,7 @@ from bench.docs_section import write_section  # noqa: E402
 from trackflow_ros.distance.pinhole import CameraIntrinsics  # noqa: E402
 from trackflow_ros.ros.node_harness import (  # noqa: E402
     NodeClient,
-    TrackerNodeProcess,
+    node_session,
     stamp_seconds,
 )
 
@@ -99,14 +99,12 @@ def latencies(client: NodeClient) -> np.ndarray:
 
 
 def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str, ns: str):
-    proc = TrackerNodeProcess(
+    with node_session(
+        ns,
         params_file=REPO / "config" / "tracker.yaml",
         params={"frame_rate": 7.0, "qos_reliability": "reliable"},
-        remaps={"__ns": ns},
         log_path=args.log_dir / f"node_{mode}.log",
-    ).start()
-    client = NodeClient(namespace=ns)
-    try:
+    ) as (proc, client):
         client.wait_for_node(timeout=90)
         client.send_camera_info_until_used(camera)
         # warm-up frame (first-call costs: torch, OpenCV), not counted
@@ -139,11 +137,8 @@ def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str
         lat = latencies(client)
         time.sleep(1.5)
         diag = client.latest_diagnostics()
-    finally:
-        client.close()
-        rc = proc.stop()
-    if rc != 0:
-        raise SystemExit(f"node exited with {rc}; log: {proc.log_path}")
+    if proc.returncode != 0:
+        raise SystemExit(f"node exited with {proc.returncode}; log: {proc.log_path}")
     processed = len(lat)
     return {
         "mode": mode,
@@ -159,18 +154,16 @@ def run_pets(args, camera: CameraIntrinsics, frames: list[np.ndarray], mode: str
 
 
 def run_soak(args, camera_small: CameraIntrinsics, make_frame: WalkingPeople):
-    proc = TrackerNodeProcess(
-        params_file=REPO / "config" / "tracker.yaml",
-        params={"frame_rate": 7.0, "hog_upscale": 1.0, "log_period": 30.0},
-        remaps={"__ns": f"/soak_{os.getpid()}"},
-        log_path=args.log_dir / "node_soak.log",
-    ).start()
-    client = NodeClient(namespace=f"/soak_{os.getpid()}")
     samples: list[tuple[int, float]] = []
     lost = 0
     ids: set[int] = set()
     persons = 0
-    try:
+    with node_session(
+        f"/soak_{os.getpid()}",
+        params_file=REPO / "config" / "tracker.yaml",
+        params={"frame_rate": 7.0, "hog_upscale": 1.0, "log_period": 30.0},
+        log_path=args.log_dir / "node_soak.log",
+    ) as (proc, client):
         client.wait_for_node(timeout=90)
         node_proc = psutil.Process(proc.proc.pid)
         client.send_camera_info_until_used(camera_small)
@@ -197,11 +190,8 @@ def run_soak(args, camera_small: CameraIntrinsics, make_frame: WalkingPeople):
             samples.append((args.soak_frames, node_proc.memory_info().rss / 2**20))
         time.sleep(1.5)
         diag = client.latest_diagnostics()
-    finally:
-        client.close()
-        rc = proc.stop()
-    if rc != 0:
-        raise SystemExit(f"soak node exited with {rc}; log: {proc.log_path}")
+    if proc.returncode != 0:
+        raise SystemExit(f"soak node exited with {proc.returncode}; log: {proc.log_path}")
     return {
         "frames": args.soak_frames,
         "seconds": elapsed,

@@ -28,6 +28,7 @@ from trackflow_ros.ros.image_conversion import image_to_bgr
 from trackflow_ros.ros.node_harness import (
     NodeClient,
     TrackerNodeProcess,
+    node_session,
     stamp_of,
     stamp_seconds,
 )
@@ -78,20 +79,17 @@ def param_msg(name: str, value) -> ParameterMsg:
 def pets_node(repo_root, tmp_path_factory):
     """A node in namespace /t1 with its image remapped, fed by a client; stopped at the end."""
     log = tmp_path_factory.mktemp("node") / "tracker_node.log"
-    proc = TrackerNodeProcess(
+    with node_session(
+        f"/t1_{PID}",
         params_file=repo_root / "config" / "tracker.yaml",
         params={**FAST_HOG, "qos_reliability": "reliable", "log_period": 1.0},
-        remaps={"__ns": f"/t1_{PID}", "image": f"/t1_{PID}/camera/image_raw"},
+        remaps={"image": f"/t1_{PID}/camera/image_raw"},
         log_path=log,
-    ).start()
-    client = NodeClient(namespace=f"/t1_{PID}", image_topic=f"/t1_{PID}/camera/image_raw")
-    client.subscribe_images(f"/t1_{PID}")  # a subscriber turns the annotated image on
-    try:
+        image_topic=f"/t1_{PID}/camera/image_raw",
+    ) as (proc, client):
+        client.subscribe_images(f"/t1_{PID}")  # a subscriber turns the annotated image on
         client.wait_for_node(timeout=60)
         yield proc, client
-    finally:
-        client.close()
-        proc.stop()
 
 
 def test_params_file_loads_and_thresholds_change_live_but_the_tracker_does_not(pets_node):
@@ -271,14 +269,12 @@ def test_slow_pipeline_drops_frames_instead_of_queueing(tmp_path, repo_root):
     """A 0.5 s pipeline fed at 20 Hz (best-effort default QoS, depth 1): most frames are
     dropped and counted, and each output is at most about one processing time old."""
     delay, rate, seconds = 0.5, 20.0, 3.0
-    proc = TrackerNodeProcess(
+    with node_session(
+        f"/t2_{PID}",
         params_file=repo_root / "config" / "tracker.yaml",
         params={**FAST_HOG, "cost": "iou", "debug_extra_latency_s": delay},
-        remaps={"__ns": f"/t2_{PID}"},
         log_path=tmp_path / "node.log",
-    ).start()
-    client = NodeClient(namespace=f"/t2_{PID}")
-    try:
+    ) as (proc, client):
         client.wait_for_node(timeout=60)
         image = np.full((120, 160, 3), 90, np.uint8)
         sent = []
@@ -298,10 +294,7 @@ def test_slow_pipeline_drops_frames_instead_of_queueing(tmp_path, repo_root):
         diag = client.latest_diagnostics()
         with client.lock:
             outputs = [(arrival, stamp_seconds(m.header.stamp)) for arrival, m in client.tracks]
-    finally:
-        client.close()
-        rc = proc.stop()
-    assert rc == 0
+    assert proc.returncode == 0
     processed = len(outputs)
     assert 2 <= processed <= seconds / delay + 2, outputs
     assert int(diag["frames_dropped"]) >= len(sent) - processed - 10  # a few lost on the wire
@@ -319,13 +312,6 @@ def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root)
     from lifecycle_msgs.msg import State, Transition
     from lifecycle_msgs.srv import ChangeState, GetState
 
-    proc = TrackerNodeProcess(
-        params_file=repo_root / "config" / "tracker.yaml",
-        params={**FAST_HOG, "cost": "iou", "autostart": False},
-        remaps={"__ns": f"/t4_{PID}"},
-        log_path=tmp_path / "node.log",
-    ).start()
-    client = NodeClient(namespace=f"/t4_{PID}")
     node = f"/t4_{PID}/tracker_node"
 
     def transition(transition_id: int) -> bool:
@@ -337,7 +323,12 @@ def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root)
         return call(client, SetParameters, f"{node}/set_parameters", request).results[0]
 
     image = np.full((120, 160, 3), 90, np.uint8)
-    try:
+    with node_session(
+        f"/t4_{PID}",
+        params_file=repo_root / "config" / "tracker.yaml",
+        params={**FAST_HOG, "cost": "iou", "autostart": False},
+        log_path=tmp_path / "node.log",
+    ) as (proc, client):
         state = call(client, GetState, f"{node}/get_state", GetState.Request(), timeout=60)
         assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
         assert client.image_pub.get_subscription_count() == 0  # not subscribed yet
@@ -372,10 +363,7 @@ def test_lifecycle_driven_by_services_when_autostart_is_off(tmp_path, repo_root)
         client.publish_image(image, late)
         time.sleep(1.0)
         assert client.tracks_for(late) is None  # inactive: nothing processed
-    finally:
-        client.close()
-        rc = proc.stop()
-    assert rc == 0
+    assert proc.returncode == 0
     log = proc.log()
     assert "tracker sort" in log  # configured with the value set while unconfigured
     assert "image time went back" in log and "tracks reset" in log

@@ -25,7 +25,7 @@ from test_tracker_node_dds import FAST_HOG, PID, pets_camera, pets_frames
 
 from trackflow_ros.pipeline import Pipeline, PipelineConfig
 from trackflow_ros.ros.image_conversion import CHANNELS
-from trackflow_ros.ros.node_harness import NodeClient, TrackerNodeProcess, camera_info_msg
+from trackflow_ros.ros.node_harness import camera_info_msg, node_session
 
 N_GOOD = 5
 
@@ -116,18 +116,17 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
     frames = pets_frames(data_dir, N_GOOD)
     camera = pets_camera(data_dir)
     log = tmp_path / "node.log"
-    proc = TrackerNodeProcess(
-        params_file=repo_root / "config" / "tracker.yaml",
-        # reliable with a deep queue: every malformed message must reach the callback
-        params={**FAST_HOG, "qos_reliability": "reliable", "qos_depth": 100},
-        remaps={"__ns": f"/t3_{PID}"},
-        log_path=log,
-    ).start()
-    client = NodeClient(namespace=f"/t3_{PID}", depth=100)
     t0 = time.time()
     stamps = [t0 + i / 7.0 for i in range(N_GOOD)]
     got = []
-    try:
+    with node_session(
+        f"/t3_{PID}",
+        params_file=repo_root / "config" / "tracker.yaml",
+        # reliable with a deep queue: every malformed message must reach the callback
+        params={**FAST_HOG, "qos_reliability": "reliable", "qos_depth": 100},
+        log_path=log,
+        depth=100,
+    ) as (proc, client):
         client.wait_for_node(timeout=60)
         client.send_camera_info_until_used(camera, "pets_camera")
         chunks = np.array_split(np.arange(n_bad), N_GOOD)
@@ -148,11 +147,8 @@ def test_node_survives_malformed_inputs_and_tracks_the_good_frames_exactly(
         alive = proc.alive()
         with client.lock:
             levels = [(s.level, s.message) for _, arr in client.diagnostics for s in arr.status]
-    finally:
-        client.close()
-        rc = proc.stop()
     text = log.read_text()
-    assert alive and rc == 0, text[-3000:]
+    assert alive and proc.returncode == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
 
     # every malformed message was seen and rejected; nothing failed inside the pipeline

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,36 @@ class NodeClient:
         if self._own_context:
             rclpy.try_shutdown()
         self._spinner.join(timeout=5.0)
+
+
+@contextmanager
+def node_session(
+    namespace: str,
+    params: Mapping[str, Any] | None = None,
+    params_file: Path | str | None = None,
+    remaps: Mapping[str, str] | None = None,
+    log_path: Path | str | None = None,
+    **client_options: Any,
+) -> Iterator[tuple[TrackerNodeProcess, NodeClient]]:
+    """The node in its own process under ``namespace`` and a client in the same namespace.
+
+    However the block ends, the client is closed and then the node stopped with SIGINT, so no
+    test or benchmark leaves a node running; the node's exit status is ``proc.returncode``
+    afterwards, for the caller to check (a crash or a node that had to be killed is a failure).
+    """
+    proc = TrackerNodeProcess(
+        params=params,
+        params_file=params_file,
+        remaps={"__ns": namespace, **(remaps or {})},
+        log_path=log_path,
+    ).start()
+    try:
+        client = NodeClient(namespace=namespace, **client_options)
+    except BaseException:
+        proc.stop()
+        raise
+    try:
+        yield proc, client
+    finally:
+        client.close()
+        proc.stop()
