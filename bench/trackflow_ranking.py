@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.docs_section import write_section  # noqa: E402
 from trackflow_ros.association.checkpoint import load_checkpoint  # noqa: E402
-from trackflow_ros.association.data import Augmentation, make_samples, wrong_pairs  # noqa: E402
-from trackflow_ros.association.features import box_displacement  # noqa: E402
+from trackflow_ros.association.data import Augmentation, make_samples  # noqa: E402
 from trackflow_ros.association.scorer import FlowScorer  # noqa: E402
+from trackflow_ros.association.train import true_and_wrong_nll  # noqa: E402
 from trackflow_ros.evaluation.motchallenge import find_sequences  # noqa: E402
 
 
@@ -42,12 +42,8 @@ def ranking(weights: Path, seq_dir: Path, seed: int) -> tuple[int, int]:
     samples = make_samples(
         [seq_dir], model.config.history, Augmentation(passes=1), np.random.default_rng(seed)
     )
-    index, boxes = wrong_pairs(samples, max_per_sample=10**6)  # every other person
-    inputs = (samples.history, samples.mask, samples.track, np.zeros(len(samples), dtype=int))
-    true_nll = scorer.nll(*inputs, samples.x, np.arange(len(samples)))
-    wrong_nll = scorer.nll(*inputs, box_displacement(samples.prediction[index], boxes), index)
-    best_wrong = np.full(len(samples), np.inf)
-    np.minimum.at(best_wrong, index, wrong_nll)
+    # every other person of the frame, not the first 8 that calibration uses
+    true_nll, _, best_wrong = true_and_wrong_nll(scorer, samples, max_per_sample=10**6)
     contested = np.isfinite(best_wrong)
     return int(contested.sum()), int((true_nll[contested] < best_wrong[contested]).sum())
 

@@ -15,16 +15,15 @@ from trackflow_ros.association.checkpoint import (
     save_checkpoint,
 )
 from trackflow_ros.association.cost import TrackFlowCost
-from trackflow_ros.association.data import Augmentation, make_samples, wrong_pairs
+from trackflow_ros.association.data import Augmentation, make_samples
 from trackflow_ros.association.features import (
-    box_displacement,
     gate,
     history_features,
     pair_features,
 )
 from trackflow_ros.association.model import FlowConfig, TrackFlowModel
 from trackflow_ros.association.scorer import FlowScorer
-from trackflow_ros.association.train import train_flow
+from trackflow_ros.association.train import train_flow, true_and_wrong_nll
 from trackflow_ros.evaluation.mot_eval import evaluate_split
 from trackflow_ros.tracking import TRACKERS, iou_matrix, make_tracker
 
@@ -111,14 +110,7 @@ def test_true_pairs_rank_first_on_an_unseen_sequence(small_model, data_dir):
     scorer = FlowScorer(model, calibration)
     rng = np.random.default_rng(1)
     samples = make_samples([mot15(data_dir, "TUD-Campus")], SMALL.history, Augmentation(1), rng)
-    index, boxes = wrong_pairs(samples)
-    x_wrong = box_displacement(samples.prediction[index], boxes)
-    scene = np.zeros(len(samples), dtype=int)
-    inputs = (samples.history, samples.mask, samples.track, scene)
-    true_nll = scorer.nll(*inputs, samples.x, np.arange(len(samples)))
-    wrong_nll = scorer.nll(*inputs, x_wrong, index)
-    best_wrong = np.full(len(samples), np.inf)
-    np.minimum.at(best_wrong, index, wrong_nll)
+    true_nll, wrong_nll, best_wrong = true_and_wrong_nll(scorer, samples)
     has_rival = np.isfinite(best_wrong)
     rate = float((true_nll[has_rival] < best_wrong[has_rival]).mean())
     print(f"true detection ranked first in {rate:.1%} of {has_rival.sum()} contested cases")

@@ -72,6 +72,21 @@ def calibrate(model: TrackFlowModel, samples: Samples, seed: int) -> dict[str, f
     return {"slope": float(fit.coef_[0, 0]), "intercept": float(fit.intercept_[0])}
 
 
+def true_and_wrong_nll(
+    scorer: FlowScorer, samples: Samples, max_per_sample: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How well the density separates a track's true next detection from the other people of
+    the same frame, ungated: ``(true NLL per sample, NLL of every wrong pair, lowest wrong NLL
+    per sample)``, the last ``inf`` where the frame holds no one else (an uncontested case)."""
+    index, boxes = wrong_pairs(samples, max_per_sample)
+    inputs = (samples.history, samples.mask, samples.track, np.zeros(len(samples), dtype=int))
+    true_nll = scorer.nll(*inputs, samples.x, np.arange(len(samples)))
+    wrong_nll = scorer.nll(*inputs, box_displacement(samples.prediction[index], boxes), index)
+    best_wrong = np.full(len(samples), np.inf)
+    np.minimum.at(best_wrong, index, wrong_nll)
+    return true_nll, wrong_nll, best_wrong
+
+
 def train_flow(
     seq_dirs: list[Path],
     out: Path,
